@@ -1,0 +1,166 @@
+package connmgr
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// chunk bounds the handles detached per lock hold, so that a cleanup of a
+// million handles never makes a concurrent Track wait long for the lock.
+const chunk = 256
+
+// Cleanup disconnects every handle in p, newest first, and returns how many
+// it disconnected (failed ones included) with [errors.Join] of one
+// *[DisconnectError] per failure. A handle that was also in other pools
+// leaves them too. Handles tracked into p while Cleanup runs, for example by
+// a Disconnect, are not disconnected and stay tracked. Cleanup also ends the
+// [Manager.CleanupOnDone] registrations of p.
+//
+// Cleanup of the zero Pool, or of a pool with an empty name, returns an error
+// wrapping [ErrInvalid].
+func (m *Manager) Cleanup(p Pool) (int, error) {
+	if !p.valid() {
+		return 0, fmt.Errorf("%w: cleanup of %s pool with an empty name", ErrInvalid, p)
+	}
+	m.regs.releasePool(p)
+	return m.disconnectAll(m.detachPool(p, byDisconnect))
+}
+
+// CleanupPlayer is Cleanup(Player(player)): everything a leaving player
+// owned.
+func (m *Manager) CleanupPlayer(player string) (int, error) {
+	return m.Cleanup(Player(player))
+}
+
+// CleanupService is Cleanup(Service(service)): everything a stopping
+// service owned.
+func (m *Manager) CleanupService(service string) (int, error) {
+	return m.Cleanup(Service(service))
+}
+
+// CleanupTag is Cleanup(Tag(tag)).
+func (m *Manager) CleanupTag(tag string) (int, error) {
+	return m.Cleanup(Tag(tag))
+}
+
+// CleanupAll disconnects every handle tracked before the call, newest first,
+// and ends every [Manager.CleanupOnDone] registration. Unlike Shutdown it
+// leaves the manager open. It returns the count and errors as
+// [Manager.Cleanup] does.
+func (m *Manager) CleanupAll() (int, error) {
+	m.regs.releaseAll(false)
+	return m.disconnectAll(m.detachAll(m.seq.Load(), byDisconnect))
+}
+
+// detachPool detaches the handles of p tracked so far, newest first.
+func (m *Manager) detachPool(p Pool, why reason) []detached {
+	bound := m.seq.Load()
+	if p.kind == playerKind {
+		return m.playerHome(p.name).detachPart(p, bound, why, nil)
+	}
+	var out []detached
+	for i := range m.shards {
+		out = m.shards[i].detachPart(p, bound, why, out)
+	}
+	sortNewestFirst(out)
+	return out
+}
+
+// detachPart appends to out the handles of s's part of p tracked at or
+// before bound, newest first, taking the lock once per chunk.
+func (s *shard) detachPart(p Pool, bound uint64, why reason, out []detached) []detached {
+	for more := true; more; {
+		s.mu.Lock()
+		out, more = s.detachPartLocked(p, bound, why, out)
+		s.mu.Unlock()
+	}
+	return out
+}
+
+// detachPartLocked detaches up to chunk handles of s's part of key, newest
+// first, skipping those tracked after bound (they are at the newest end). It
+// reports whether any are left.
+func (s *shard) detachPartLocked(key Pool, bound uint64, why reason, out []detached) ([]detached, bool) {
+	p := s.partLocked(key, false)
+	if p == nil {
+		return out, false
+	}
+	if key.kind == playerKind {
+		cur := p.last
+		for cur != 0 && s.slots.At(cur-1).seq > bound {
+			cur = s.slots.At(cur - 1).prev
+		}
+		for n := 0; cur != 0; n++ {
+			if n == chunk {
+				return out, true
+			}
+			prev := s.slots.At(cur - 1).prev
+			out = append(out, s.removeSlotLocked(cur-1, why))
+			cur = prev
+		}
+		return out, false
+	}
+	l := p.tail
+	for l != nil && s.slots.At(l.slot).seq > bound {
+		l = l.prev
+	}
+	for n := 0; l != nil; n++ {
+		if n == chunk {
+			return out, true
+		}
+		// Removing l's entry unlinks only that entry's links, so prev,
+		// another entry's link, stays valid.
+		prev := l.prev
+		out = append(out, s.removeSlotLocked(l.slot, why))
+		l = prev
+	}
+	return out, false
+}
+
+// detachAll detaches every handle tracked at or before bound, newest first,
+// walking each shard's slots a chunk at a time.
+func (m *Manager) detachAll(bound uint64, why reason) []detached {
+	var out []detached
+	for i := range m.shards {
+		s := &m.shards[i]
+		for from := uint32(0); ; from += chunk {
+			s.mu.Lock()
+			end := s.slots.Bound()
+			if from >= end {
+				s.mu.Unlock()
+				break
+			}
+			for slot := from; slot < from+chunk && slot < end; slot++ {
+				if e, gen, ok := s.slots.Live(slot); ok && e.seq <= bound {
+					out = append(out, s.removeLocked(slot, gen, e, why))
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+	sortNewestFirst(out)
+	return out
+}
+
+// sortNewestFirst orders detached handles by descending track order.
+func sortNewestFirst(ds []detached) {
+	slices.SortFunc(ds, func(a, b detached) int { return cmp.Compare(b.seq, a.seq) })
+}
+
+// disconnectAll disconnects ds in order and returns how many there were
+// with the joined errors.
+func (m *Manager) disconnectAll(ds []detached) (int, error) {
+	var errs []error
+	for i := range ds {
+		if err := m.disconnect(&ds[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return len(ds), errors.Join(errs...)
+}
+
+// everything is a bound that includes every handle.
+const everything = math.MaxUint64

@@ -1,0 +1,301 @@
+package connmgr
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"math/bits"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/connmgr/connmgr/internal/slots"
+)
+
+// Manager tracks disconnectable handles in player, service and tag pools
+// and disconnects them, exactly once each, when their pool is cleaned up,
+// when they go stale, or when the manager shuts down. All methods are safe
+// for concurrent use, and none holds a lock while it runs a handle's
+// Disconnect, so Disconnect may call back into the Manager.
+//
+// The owner of a Manager calls [Manager.Close] or [Manager.Shutdown] when
+// the server stops. A Manager must not be copied.
+type Manager struct {
+	seq    atomic.Uint64 // the last track sequence number handed out
+	closed atomic.Bool   // set when Shutdown begins; Track refuses from then on
+
+	// Lifetime counters of things that happen outside any shard's lock.
+	rejected, failed, panics atomic.Uint64
+
+	shards []shard
+	mask   uint64 // len(shards)-1
+	bits   uint   // log2(len(shards))
+	seed   maphash.Seed
+	start  time.Time // Created times are start plus a monotonic offset
+	cfg    config
+
+	reg  registry      // service and tag pools across shards
+	regs registrations // CleanupOnDone registrations
+
+	stopSweep chan struct{}  // closed by Shutdown to stop the sweeper
+	sweeper   sync.WaitGroup // the background sweeper, if any
+	down      shutdown
+}
+
+// New returns a Manager configured by opts. With [WithSweepInterval] it
+// starts a background goroutine, which [Manager.Close] stops.
+func New(opts ...Option) *Manager {
+	n := shardCount(runtime.GOMAXPROCS(0))
+	m := &Manager{
+		shards:    make([]shard, n),
+		mask:      uint64(n - 1),
+		bits:      uint(bits.TrailingZeros(uint(n))),
+		seed:      maphash.MakeSeed(),
+		start:     time.Now(),
+		cfg:       newConfig(opts),
+		stopSweep: make(chan struct{}),
+	}
+	m.down.done = make(chan struct{})
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.index, s.bits, s.reg = uint64(i), m.bits, &m.reg
+		// The low 32 bits of an ID hold the slot and the shard number.
+		s.slots = slots.New[entry](uint32(1) << (32 - m.bits))
+	}
+	if d := m.cfg.sweepInterval; d > 0 {
+		m.sweeper.Add(1)
+		go m.runSweeper(d)
+	}
+	return m
+}
+
+// shardCount picks a power of two with room for every processor to work on
+// a different player without meeting another: 4 per processor, 16 to 256.
+func shardCount(procs int) int {
+	n := 16
+	for n < 4*procs && n < 256 {
+		n *= 2
+	}
+	return n
+}
+
+// Track starts tracking h with meta and returns its ID. The manager
+// disconnects h when any of its pools is cleaned up, when Sweep finds it
+// expired or orphaned, or at Shutdown, unless it is untracked first.
+//
+// Track refuses a nil h with [ErrNilHandle]. It refuses invalid meta with an
+// error wrapping [ErrInvalid], a handle over a limit with [ErrLimit], and any
+// handle once Shutdown or Close has begun with [ErrClosed]; in each of those
+// refusals it disconnects h before returning, so a refused handle never
+// leaks, and joins any error of that Disconnect to the refusal. A refused
+// Track returns ID 0.
+func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
+	if h == nil {
+		return 0, ErrNilHandle
+	}
+	if err := meta.check(); err != nil {
+		return 0, m.refuse(&meta, h, err)
+	}
+	x := newExtra(&meta)
+	s := m.home(&meta)
+	created := m.now()
+
+	s.mu.Lock()
+	if m.closed.Load() {
+		s.mu.Unlock()
+		return 0, m.refuse(&meta, h, ErrClosed)
+	}
+	if limit := m.cfg.maxPerPlayer; limit > 0 && meta.Player != "" {
+		if p := s.partLocked(Player(meta.Player), false); p != nil && p.n >= limit {
+			s.mu.Unlock()
+			return 0, m.refuse(&meta, h, fmt.Errorf("%w: player %q already has %d handles", ErrLimit, meta.Player, limit))
+		}
+	}
+	slot, gen, e, ok := s.slots.Alloc()
+	if !ok {
+		s.mu.Unlock()
+		return 0, m.refuse(&meta, h, fmt.Errorf("%w: the manager holds as many handles as its IDs can name", ErrLimit))
+	}
+	// The sequence number is taken under the shard lock so that each shard's
+	// lists are in sequence order.
+	*e = entry{h: h, name: meta.Name, x: x, seq: m.seq.Add(1), created: created}
+	s.insertLocked(slot, e, meta.Player)
+	id := s.id(slot, gen)
+	s.mu.Unlock()
+	return id, nil
+}
+
+// TrackPlayer tracks h in the pool of player, named name.
+func (m *Manager) TrackPlayer(player, name string, h Handle) (ID, error) {
+	return m.Track(Meta{Name: name, Player: player}, h)
+}
+
+// TrackService tracks h in the pool of service, named name.
+func (m *Manager) TrackService(service, name string, h Handle) (ID, error) {
+	return m.Track(Meta{Name: name, Service: service}, h)
+}
+
+// TrackTag tracks h in the pool of tag, named name. An empty tag is refused
+// with [ErrInvalid].
+func (m *Manager) TrackTag(tag, name string, h Handle) (ID, error) {
+	return m.Track(Meta{Name: name, Tags: []string{tag}}, h)
+}
+
+// Lookup returns what is known of the handle id names, in O(1). It reports
+// false for 0, an unknown ID, and a handle that has left the manager.
+func (m *Manager) Lookup(id ID) (Info, bool) {
+	s, slot, gen := m.locate(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.slots.Get(slot, gen)
+	if e == nil {
+		return Info{}, false
+	}
+	info := Info{ID: id, Meta: Meta{Name: e.name}, Created: m.created(e.created)}
+	if e.player != nil {
+		info.Player = e.player.key.name
+	}
+	e.x.fill(&info.Meta)
+	return info, true
+}
+
+// Disconnect removes the handle id names from the manager and disconnects
+// it. It returns [ErrNotFound] when id names no tracked handle (for example
+// when called from the handle's own Disconnect), and a *[DisconnectError]
+// when Disconnect fails or panics.
+func (m *Manager) Disconnect(id ID) error {
+	s, slot, gen := m.locate(id)
+	s.mu.Lock()
+	e := s.slots.Get(slot, gen)
+	if e == nil {
+		s.mu.Unlock()
+		return ErrNotFound
+	}
+	d := s.removeLocked(slot, gen, e, byDisconnect)
+	s.mu.Unlock()
+	return m.disconnect(&d)
+}
+
+// Untrack removes the handle id names from the manager without
+// disconnecting it and hands it back: disconnecting it is then the caller's
+// job. It reports false when id names no tracked handle.
+func (m *Manager) Untrack(id ID) (Handle, bool) {
+	s, slot, gen := m.locate(id)
+	s.mu.Lock()
+	e := s.slots.Get(slot, gen)
+	if e == nil {
+		s.mu.Unlock()
+		return nil, false
+	}
+	d := s.removeLocked(slot, gen, e, byUntrack)
+	s.mu.Unlock()
+	return d.h, true
+}
+
+// Len reports the number of handles in p, in O(1). It is 0 for a pool that
+// holds none and for the zero Pool.
+func (m *Manager) Len(p Pool) int {
+	if !p.valid() {
+		return 0
+	}
+	if p.kind != playerKind {
+		return m.reg.len(p)
+	}
+	s := m.playerHome(p.name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if part := s.partLocked(p, false); part != nil {
+		return part.n
+	}
+	return 0
+}
+
+// home picks the shard a handle with meta lives in: its player's, else its
+// service's, else its first tag's. Handles in no pool are spread at random.
+func (m *Manager) home(meta *Meta) *shard {
+	switch {
+	case meta.Player != "":
+		return m.playerHome(meta.Player)
+	case meta.Service != "":
+		return &m.shards[maphash.String(m.seed, meta.Service)&m.mask]
+	case len(meta.Tags) > 0:
+		return &m.shards[maphash.String(m.seed, meta.Tags[0])&m.mask]
+	}
+	return &m.shards[rand.Uint64()&m.mask]
+}
+
+// playerHome returns the shard of every handle of player.
+func (m *Manager) playerHome(player string) *shard {
+	return &m.shards[maphash.String(m.seed, player)&m.mask]
+}
+
+// locate splits an ID into its shard, slot and generation.
+func (m *Manager) locate(id ID) (s *shard, slot, gen uint32) {
+	return &m.shards[uint64(id)&m.mask], uint32(id) >> m.bits, uint32(id >> 32)
+}
+
+// now returns the current time as an offset from start, read from the
+// monotonic clock so that wall-clock jumps do not age handles.
+func (m *Manager) now() int64 { return int64(time.Since(m.start)) }
+
+// created turns an offset from start back into a time.
+func (m *Manager) created(offset int64) time.Time {
+	return m.start.Add(time.Duration(offset))
+}
+
+// refuse disconnects a handle Track would not accept and returns why,
+// joined with any error of that Disconnect.
+func (m *Manager) refuse(meta *Meta, h Handle, why error) error {
+	m.rejected.Add(1)
+	if err := m.call(h); err != nil {
+		info := Info{Meta: *meta, Created: time.Now()}
+		info.Tags = append([]string(nil), meta.Tags...)
+		return errors.Join(why, &DisconnectError{Info: info, Err: err})
+	}
+	return why
+}
+
+// disconnect disconnects a detached handle, counting a failure.
+func (m *Manager) disconnect(d *detached) error {
+	if err := m.call(d.h); err != nil {
+		return &DisconnectError{Info: m.detachedInfo(d), Err: err}
+	}
+	return nil
+}
+
+// call runs h.Disconnect with no lock held, counting failures and panics.
+func (m *Manager) call(h Handle) error {
+	err := callDisconnect(h)
+	if err != nil {
+		m.failed.Add(1)
+		if _, panicked := err.(*PanicError); panicked {
+			m.panics.Add(1)
+		}
+	}
+	return err
+}
+
+// detachedInfo describes a detached handle.
+func (m *Manager) detachedInfo(d *detached) Info {
+	info := Info{ID: d.id, Meta: Meta{Name: d.name, Player: d.player}, Created: m.created(d.created)}
+	d.x.fill(&info.Meta)
+	return info
+}
+
+// report hands err to the error handler, if err is not nil. A panic in the
+// handler is recovered and logged, so that a faulty handler cannot stop a
+// sweep or a cleanup.
+func (m *Manager) report(err error) {
+	if err == nil {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			slog.Error("connmgr: error handler panicked", "panic", v, "err", err)
+		}
+	}()
+	m.cfg.errorHandler(err)
+}

@@ -1,0 +1,65 @@
+// Package connmgr tracks disconnectable handles (event subscriptions,
+// remote-call handlers, tweens, timers, tickers, network connections,
+// goroutine cancels) in player, service and tag pools, so that one call
+// disconnects everything a leaving player or a stopping service owned,
+// exactly once, even when a Disconnect panics, blocks, or calls back into
+// the manager.
+//
+// # Tracking and cleaning up
+//
+// A [Manager] registers each [Handle] with a [Meta] that names its pools:
+//
+//	m := connmgr.New()
+//	defer m.Close()
+//	id, err := m.Track(connmgr.Meta{Name: "Heartbeat", Player: "p42"}, connmgr.Ticker(t))
+//	...
+//	n, err := m.CleanupPlayer("p42") // stops the ticker, and everything else p42 owned
+//
+// [Func], [Closer], [Timer] and [Ticker] adapt the usual kinds of handle.
+// A handle leaves the manager by exactly one path: [Manager.Disconnect] of
+// its ID, a cleanup of any of its pools ([Manager.Cleanup] and its forms,
+// [Manager.CleanupAll]), [Manager.Sweep] (stale, expired, or its player
+// offline), [Manager.Shutdown], or [Manager.Untrack], which hands it back
+// undisconnected. [Manager.CleanupOnDone] ties a pool to a context, such as
+// the context of a player's connection.
+//
+// # Guarantees
+//
+//   - Exactly once: the manager calls a handle's Disconnect at most once,
+//     whatever mix of calls runs concurrently; after CleanupAll or Shutdown
+//     returns, every handle tracked before the call has been disconnected
+//     (or untracked, or dropped as stale).
+//   - Newest first: one cleanup disconnects its handles in reverse track
+//     order, as defer does.
+//   - No lock is held while user code runs (Disconnect, Connected, the
+//     presence function, the error handler), so Disconnect may call any
+//     Manager method. The one exception is Shutdown or Close from inside a
+//     Disconnect that Shutdown (or the background sweeper) is running: like
+//     sync.Once, it waits for itself, until its own context ends.
+//   - Failures do not stop a batch: a Disconnect that errs or panics is
+//     reported in a [DisconnectError] (a panic as a [PanicError]) and
+//     forgotten; the rest go on.
+//   - Refusals never leak: a handle that Track refuses (invalid Meta, over
+//     a limit, manager closed) is disconnected before Track returns.
+//   - IDs are never reused for a different handle, and an unknown or stale
+//     ID is reported as [ErrNotFound], never a panic.
+//   - Whenever no call is in flight,
+//     Stats.Tracked == Active + Disconnected + Untracked + Stale.
+//
+// # Performance
+//
+// Handles live in sharded generational slot tables: Track allocates nothing
+// for a plain player handle, Lookup and Disconnect index an array instead of
+// hashing, pools are intrusive lists with O(1) removal, memory is given back
+// after churn, different players rarely share a lock, and [Manager.Stats]
+// sums counters instead of walking handles. Long walks (CleanupAll, Sweep,
+// Shutdown) take each lock for a bounded chunk at a time.
+//
+// # Who calls Close
+//
+// Whoever creates a Manager owns it and calls [Manager.Close] (or
+// [Manager.Shutdown] with a deadline) when the server stops: that
+// disconnects every remaining handle and stops the background sweeper
+// started by [WithSweepInterval]. Libraries that receive a Manager do not
+// close it.
+package connmgr

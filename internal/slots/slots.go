@@ -1,0 +1,208 @@
+// Package slots is a generational slot table: a paged array of values in
+// which every allocated slot is named by (slot, generation). Looking a value
+// up is two array indexings and one comparison, with no hashing, and a name
+// whose slot has since been freed or reused never finds the newer value.
+//
+// The table gives memory back: a page whose last live value is freed is
+// released to the garbage collector, and allocation prefers the lowest page
+// with room, so after churn the live values drift into the low pages and the
+// high ones empty out. Go maps, by contrast, never shrink.
+//
+// A Table is not safe for concurrent use; its owner guards it with a lock.
+package slots
+
+import (
+	"math"
+	"math/bits"
+	"unsafe"
+)
+
+const (
+	pageBits = 8
+	// PageSize is the number of slots in one page.
+	PageSize = 1 << pageBits
+	pageMask = PageSize - 1
+
+	// retiredGen is the generation at which a slot is never reused again, so
+	// that a generation never wraps around to one that was handed out before.
+	retiredGen = math.MaxUint32 - 1
+)
+
+// page holds PageSize slots. A slot is live when its generation is odd: Alloc
+// and Free each add one.
+type page[T any] struct {
+	vals  [PageSize]T
+	gens  [PageSize]uint32
+	free  [PageSize]uint16 // stack of free offsets; the top is free[nfree-1]
+	nfree uint16
+	live  uint16
+}
+
+// Table is a generational slot table of T. The zero value is an empty table
+// that can hold up to math.MaxUint32 slots; use New to set a smaller limit.
+type Table[T any] struct {
+	pages   []*page[T] // nil where a page was released or never made
+	base    []uint32   // per page index: the generation a remade page starts at
+	nonfull []uint64   // bit i: pages[i] exists and has a free slot
+	limit   uint32     // slots never reach this index
+	live    int
+	npages  int
+}
+
+// New returns an empty table whose slot numbers stay below limit
+// (0 means no limit below math.MaxUint32).
+func New[T any](limit uint32) *Table[T] {
+	return &Table[T]{limit: limit}
+}
+
+// Len reports the number of live slots.
+func (t *Table[T]) Len() int { return t.live }
+
+// Pages reports the number of pages currently allocated.
+func (t *Table[T]) Pages() int { return t.npages }
+
+// PageBytes reports the size in bytes of one page.
+func (t *Table[T]) PageBytes() uintptr { return unsafe.Sizeof(page[T]{}) }
+
+// Bound reports a slot number that every live slot is below, for scans.
+func (t *Table[T]) Bound() uint32 { return uint32(len(t.pages)) << pageBits }
+
+// Alloc takes a free slot and returns its number, its (odd) generation and a
+// pointer to its zero value. ok is false when the table is at its limit.
+func (t *Table[T]) Alloc() (slot, gen uint32, v *T, ok bool) {
+	pi, ok := t.lowestNonfull()
+	if !ok {
+		if pi, ok = t.newPage(); !ok {
+			return 0, 0, nil, false
+		}
+	}
+	p := t.pages[pi]
+	p.nfree--
+	off := uint32(p.free[p.nfree])
+	if p.nfree == 0 {
+		t.nonfull[pi/64] &^= 1 << (pi % 64)
+	}
+	p.gens[off]++
+	p.live++
+	t.live++
+	return pi<<pageBits | off, p.gens[off], &p.vals[off], true
+}
+
+// Get returns the value of slot if it is live with generation gen, else nil.
+func (t *Table[T]) Get(slot, gen uint32) *T {
+	if gen&1 == 0 {
+		return nil
+	}
+	pi := slot >> pageBits
+	if pi >= uint32(len(t.pages)) {
+		return nil
+	}
+	p := t.pages[pi]
+	if p == nil || p.gens[slot&pageMask] != gen {
+		return nil
+	}
+	return &p.vals[slot&pageMask]
+}
+
+// Live returns the value and generation of slot if it is live.
+func (t *Table[T]) Live(slot uint32) (v *T, gen uint32, ok bool) {
+	pi := slot >> pageBits
+	if pi >= uint32(len(t.pages)) {
+		return nil, 0, false
+	}
+	p := t.pages[pi]
+	if p == nil {
+		return nil, 0, false
+	}
+	gen = p.gens[slot&pageMask]
+	if gen&1 == 0 {
+		return nil, 0, false
+	}
+	return &p.vals[slot&pageMask], gen, true
+}
+
+// At returns the value of a slot the caller knows to be live.
+func (t *Table[T]) At(slot uint32) *T {
+	return &t.pages[slot>>pageBits].vals[slot&pageMask]
+}
+
+// Free zeroes the value of a live slot and makes the slot free. A page left
+// with no live slot is released.
+func (t *Table[T]) Free(slot uint32) {
+	pi, off := slot>>pageBits, slot&pageMask
+	p := t.pages[pi]
+	var zero T
+	p.vals[off] = zero
+	p.gens[off]++
+	p.live--
+	t.live--
+	if p.live == 0 {
+		t.releasePage(pi)
+		return
+	}
+	if p.gens[off] == retiredGen {
+		return // never handed out again
+	}
+	p.free[p.nfree] = uint16(off)
+	p.nfree++
+	if p.nfree == 1 {
+		t.nonfull[pi/64] |= 1 << (pi % 64)
+	}
+}
+
+func (t *Table[T]) lowestNonfull() (uint32, bool) {
+	for w, word := range t.nonfull {
+		if word != 0 {
+			return uint32(w*64 + bits.TrailingZeros64(word)), true
+		}
+	}
+	return 0, false
+}
+
+// newPage makes a page at the lowest page index that has none, remembering
+// per index which generations were already used there.
+func (t *Table[T]) newPage() (uint32, bool) {
+	pi := uint32(len(t.pages))
+	for i, p := range t.pages {
+		if p == nil && t.base[i] != retiredGen {
+			pi = uint32(i)
+			break
+		}
+	}
+	if t.limit != 0 && uint64(pi+1)<<pageBits > uint64(t.limit) {
+		return 0, false
+	}
+	if uint64(pi+1)<<pageBits > math.MaxUint32 {
+		return 0, false
+	}
+	if pi == uint32(len(t.pages)) {
+		t.pages = append(t.pages, nil)
+		t.base = append(t.base, 0)
+		if len(t.nonfull)*64 < len(t.pages) {
+			t.nonfull = append(t.nonfull, 0)
+		}
+	}
+	p := new(page[T])
+	base := t.base[pi]
+	for i := range p.free {
+		p.gens[i] = base
+		p.free[i] = uint16(PageSize - 1 - i) // pop the lowest offset first
+	}
+	p.nfree = PageSize
+	t.pages[pi] = p
+	t.npages++
+	t.nonfull[pi/64] |= 1 << (pi % 64)
+	return pi, true
+}
+
+func (t *Table[T]) releasePage(pi uint32) {
+	p := t.pages[pi]
+	var top uint32
+	for _, g := range p.gens {
+		top = max(top, g)
+	}
+	t.base[pi] = top
+	t.pages[pi] = nil
+	t.npages--
+	t.nonfull[pi/64] &^= 1 << (pi % 64)
+}

@@ -1,0 +1,131 @@
+package connmgr
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// ID names a tracked handle. It is never 0 for a tracked handle, and it
+// never names a different handle later, however many are tracked after it.
+type ID uint64
+
+// Meta describes a handle: what it is, and which pools it belongs to.
+type Meta struct {
+	Name    string        // what the handle is ("Heartbeat", "remote:BuyPet"); shown in errors and reports
+	Player  string        // player pool, "" = none
+	Service string        // service pool, "" = none
+	Tags    []string      // tag pools; duplicates ignored; "" is invalid
+	TTL     time.Duration // Sweep disconnects the handle once it is older than TTL; 0 = never; negative is invalid
+}
+
+// Info describes a tracked handle, as returned by [Manager.Lookup] and
+// carried by [DisconnectError].
+type Info struct {
+	ID      ID
+	Meta              // a copy: mutating it does not affect the manager
+	Created time.Time // when Track accepted the handle
+}
+
+// check reports what is invalid about m, wrapping ErrInvalid.
+func (m *Meta) check() error {
+	if m.TTL < 0 {
+		return fmt.Errorf("%w: negative TTL %v for %q", ErrInvalid, m.TTL, m.Name)
+	}
+	if slices.Contains(m.Tags, "") {
+		return fmt.Errorf("%w: empty tag for %q", ErrInvalid, m.Name)
+	}
+	return nil
+}
+
+// pools lists the pools a handle with this Meta belongs to, tags
+// de-duplicated.
+func (m *Meta) pools() []Pool {
+	var ps []Pool
+	if m.Player != "" {
+		ps = append(ps, Player(m.Player))
+	}
+	if m.Service != "" {
+		ps = append(ps, Service(m.Service))
+	}
+	for _, t := range uniqueTags(m.Tags) {
+		ps = append(ps, Tag(t))
+	}
+	return ps
+}
+
+// uniqueTags returns tags without duplicates, in first-seen order. It returns
+// tags itself when there are none to drop.
+func uniqueTags(tags []string) []string {
+	if len(tags) < 2 {
+		return tags
+	}
+	if len(tags) <= 8 { // quadratic beats a map for the usual handful
+		for i := 1; i < len(tags); i++ {
+			if slices.Contains(tags[:i], tags[i]) {
+				return dedupe(tags)
+			}
+		}
+		return tags
+	}
+	return dedupe(tags)
+}
+
+func dedupe(tags []string) []string {
+	seen := make(map[string]struct{}, len(tags))
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		if _, ok := seen[t]; !ok {
+			seen[t] = struct{}{}
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// extra holds what most handles do not have, so that the common entry stays
+// small: the service and tag memberships, and the TTL.
+type extra struct {
+	ttl     time.Duration
+	service bool   // links[0] is the service link
+	links   []link // service (if any), then tags in Meta order
+}
+
+// newExtra returns the extra part for meta, or nil when it needs none.
+func newExtra(meta *Meta) *extra {
+	if meta.Service == "" && len(meta.Tags) == 0 && meta.TTL == 0 {
+		return nil
+	}
+	tags := uniqueTags(meta.Tags)
+	x := &extra{ttl: meta.TTL}
+	if n := len(tags); meta.Service != "" || n > 0 {
+		x.links = make([]link, 0, n+1)
+	}
+	if meta.Service != "" {
+		x.service = true
+		x.links = append(x.links, link{key: Service(meta.Service)})
+	}
+	for _, t := range tags {
+		x.links = append(x.links, link{key: Tag(t)})
+	}
+	return x
+}
+
+// fill sets the Service, Tags and TTL of meta from x.
+func (x *extra) fill(meta *Meta) {
+	if x == nil {
+		return
+	}
+	meta.TTL = x.ttl
+	links := x.links
+	if x.service {
+		meta.Service = links[0].key.name
+		links = links[1:]
+	}
+	if len(links) > 0 {
+		meta.Tags = make([]string, len(links))
+		for i := range links {
+			meta.Tags[i] = links[i].key.name
+		}
+	}
+}

@@ -1,0 +1,194 @@
+package connmgr
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/connmgr/connmgr/internal/shrinkmap"
+)
+
+// Pool names a group of handles that are cleaned up together: a player's,
+// a service's or a tag's. Build one with [Player], [Service] or [Tag]; the
+// zero Pool names no pool. Pools are comparable and can be map keys.
+type Pool struct {
+	kind kind
+	name string
+}
+
+type kind uint8
+
+const (
+	invalidKind kind = iota
+	playerKind
+	serviceKind
+	tagKind
+)
+
+// Player returns the pool of the handles tracked with Meta.Player == id.
+func Player(id string) Pool { return Pool{playerKind, id} }
+
+// Service returns the pool of the handles tracked with Meta.Service == name.
+func Service(name string) Pool { return Pool{serviceKind, name} }
+
+// Tag returns the pool of the handles tracked with name in Meta.Tags.
+func Tag(name string) Pool { return Pool{tagKind, name} }
+
+// String returns "player:p42", "service:Pets" or "tag:round-3", and
+// "invalid" for the zero Pool.
+func (p Pool) String() string {
+	if p.kind == invalidKind {
+		return "invalid"
+	}
+	return p.kindName() + ":" + p.name
+}
+
+// kindName names a pool kind: "player", "service", "tag" or "invalid".
+func (p Pool) kindName() string {
+	switch p.kind {
+	case playerKind:
+		return "player"
+	case serviceKind:
+		return "service"
+	case tagKind:
+		return "tag"
+	}
+	return "invalid"
+}
+
+// valid reports whether p names a pool a handle can be in.
+func (p Pool) valid() bool { return p.kind != invalidKind && p.name != "" }
+
+// pool is one shard's part of a Pool: the handles of that pool that live in
+// the shard, in track order. A player's handles all live in one shard, so a
+// player pool is whole; a service or tag pool has a part in every shard that
+// holds one of its handles, and the parts share a poolTotal.
+//
+// Player pools chain their entries through entry.prev/next (slot numbers, to
+// keep entries small); service and tag pools chain the links in the entries'
+// extra part. Either way first is the oldest and last the newest, so cleanup
+// walks from last.
+type pool struct {
+	key         Pool
+	n           int        // handles in this part
+	first, last uint32     // player pools: slot+1 of the oldest/newest entry, 0 = none
+	head, tail  *link      // service and tag pools: oldest/newest link
+	total       *poolTotal // service and tag pools: the count over all shards
+}
+
+// link is one service or tag membership of an entry.
+type link struct {
+	key        Pool
+	pool       *pool // the shard's part of key while the handle is tracked
+	slot       uint32
+	prev, next *link
+}
+
+// pushSlot appends the entry in slot to a player pool.
+func (p *pool) pushSlot(s *shard, slot uint32, e *entry) {
+	e.prev, e.next = p.last, 0
+	if p.last != 0 {
+		s.slots.At(p.last - 1).next = slot + 1
+	} else {
+		p.first = slot + 1
+	}
+	p.last = slot + 1
+	p.n++
+}
+
+// unlinkSlot removes entry e from a player pool.
+func (p *pool) unlinkSlot(s *shard, e *entry) {
+	if e.prev != 0 {
+		s.slots.At(e.prev - 1).next = e.next
+	} else {
+		p.first = e.next
+	}
+	if e.next != 0 {
+		s.slots.At(e.next - 1).prev = e.prev
+	} else {
+		p.last = e.prev
+	}
+	e.prev, e.next = 0, 0
+	p.n--
+}
+
+// pushLink appends l to a service or tag pool.
+func (p *pool) pushLink(l *link) {
+	l.pool, l.prev, l.next = p, p.tail, nil
+	if p.tail != nil {
+		p.tail.next = l
+	} else {
+		p.head = l
+	}
+	p.tail = l
+	p.n++
+	p.total.n.Add(1)
+}
+
+// unlinkLink removes l from its service or tag pool.
+func (p *pool) unlinkLink(l *link) {
+	if l.prev != nil {
+		l.prev.next = l.next
+	} else {
+		p.head = l.next
+	}
+	if l.next != nil {
+		l.next.prev = l.prev
+	} else {
+		p.tail = l.prev
+	}
+	l.prev, l.next = nil, nil
+	p.n--
+	p.total.n.Add(-1)
+}
+
+// poolTotal is what all shards' parts of one service or tag pool share.
+type poolTotal struct {
+	n     atomic.Int64 // handles in the pool, over all shards
+	parts int          // shards holding a part; guarded by registry.mu
+}
+
+// registry knows every non-empty service and tag pool across shards, so
+// that Len and Stats answer in O(1). Shards touch it only when a part of a
+// pool appears or disappears, not on every Track. Lock order: a shard's
+// mutex, then registry.mu.
+type registry struct {
+	mu     sync.Mutex // guards the fields below
+	totals shrinkmap.Map[Pool, *poolTotal]
+	pools  [tagKind + 1]int // non-empty pools per kind
+}
+
+// acquire returns the total of key, creating it, and counts one more part.
+func (r *registry) acquire(key Pool) *poolTotal {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.totals.Get(key)
+	if !ok {
+		t = new(poolTotal)
+		r.totals.Set(key, t)
+		r.pools[key.kind]++
+	}
+	t.parts++
+	return t
+}
+
+// release counts one part fewer of key, forgetting it after the last.
+func (r *registry) release(key Pool, t *poolTotal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t.parts--
+	if t.parts == 0 {
+		r.totals.Delete(key)
+		r.pools[key.kind]--
+	}
+}
+
+// len reports the handles in a service or tag pool.
+func (r *registry) len(key Pool) int {
+	r.mu.Lock()
+	t, ok := r.totals.Get(key)
+	r.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	return int(t.n.Load())
+}

@@ -1,0 +1,185 @@
+package connmgr
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/connmgr/connmgr/internal/shrinkmap"
+	"github.com/connmgr/connmgr/internal/slots"
+)
+
+// entry is one tracked handle. Entries live in a shard's slot table, so
+// tracking a plain player handle allocates nothing; what most handles lack
+// lives in the extra part, keeping the common entry at 72 bytes.
+type entry struct {
+	h          Handle
+	name       string
+	player     *pool  // nil when Meta.Player is ""
+	x          *extra // nil unless the handle has a service, tags or a TTL
+	seq        uint64 // manager-wide track order: larger is newer
+	created    int64  // nanoseconds since Manager.start
+	prev, next uint32 // neighbours in the player pool: slot+1, 0 = none
+}
+
+// reason says why a handle leaves the manager, and so which counter counts
+// it.
+type reason uint8
+
+const (
+	byDisconnect reason = iota // Disconnect, Cleanup*, Shutdown; Disconnect is called
+	byExpiry                   // Sweep: its TTL passed; Disconnect is called
+	byPresence                 // Sweep: its player is offline; Disconnect is called
+	byStale                    // Sweep: Connected reported false; Disconnect is not called
+	byUntrack                  // Untrack: handed back to the caller
+)
+
+// counters are a shard's lifetime counters. They change under the shard's
+// lock together with the entries, so the Stats invariant holds per shard
+// at every instant.
+type counters struct {
+	tracked, disconnected, untracked, stale, expired, orphaned uint64
+}
+
+// shard holds the handles whose home it is, and every pool part they are in.
+// A handle's home is picked from its player (else service, else first tag),
+// so all of a player's handles share one shard and one lock, and different
+// players rarely contend.
+type shard struct {
+	mu         sync.Mutex // guards the fields below
+	slots      *slots.Table[entry]
+	players    shrinkmap.Map[string, *pool]
+	services   shrinkmap.Map[string, *pool]
+	tags       shrinkmap.Map[string, *pool]
+	inPlayers  int // entries in a player pool
+	extraBytes int // memory held by extra parts, for Stats.MemoryBytes
+	c          counters
+
+	index uint64    // this shard's number, the low bits of its IDs
+	bits  uint      // how many low bits of an ID name the shard
+	reg   *registry // the manager's registry of service and tag pools
+
+	_ [64]byte // keeps neighbouring shards' locks off one cache line
+}
+
+// detached is a handle that has left the manager, with what is needed to
+// disconnect it and to describe it in an error.
+type detached struct {
+	h       Handle
+	id      ID
+	seq     uint64
+	created int64
+	name    string
+	player  string
+	x       *extra
+}
+
+// id returns the ID of a slot at a generation.
+func (s *shard) id(slot, gen uint32) ID {
+	return ID(uint64(gen)<<32 | uint64(slot)<<s.bits | s.index)
+}
+
+// parts returns the shard's map of pool parts of kind k.
+func (s *shard) parts(k kind) *shrinkmap.Map[string, *pool] {
+	switch k {
+	case playerKind:
+		return &s.players
+	case serviceKind:
+		return &s.services
+	}
+	return &s.tags
+}
+
+// partLocked returns the shard's part of key, creating it if create is set.
+func (s *shard) partLocked(key Pool, create bool) *pool {
+	m := s.parts(key.kind)
+	p, ok := m.Get(key.name)
+	if ok || !create {
+		return p
+	}
+	p = &pool{key: key}
+	if key.kind != playerKind {
+		p.total = s.reg.acquire(key)
+	}
+	m.Set(key.name, p)
+	return p
+}
+
+// dropPartLocked forgets an empty pool part.
+func (s *shard) dropPartLocked(p *pool) {
+	s.parts(p.key.kind).Delete(p.key.name)
+	if p.total != nil {
+		s.reg.release(p.key, p.total)
+	}
+}
+
+// insertLocked fills a freshly allocated entry and links it into its pools.
+func (s *shard) insertLocked(slot uint32, e *entry, player string) {
+	if player != "" {
+		p := s.partLocked(Player(player), true)
+		p.pushSlot(s, slot, e)
+		e.player = p
+		s.inPlayers++
+	}
+	if x := e.x; x != nil {
+		s.extraBytes += x.size()
+		for i := range x.links {
+			l := &x.links[i]
+			l.slot = slot
+			s.partLocked(l.key, true).pushLink(l)
+		}
+	}
+	s.c.tracked++
+}
+
+// removeLocked unlinks the live entry e in slot from its pools, frees the
+// slot and counts the removal. The caller then owns the returned handle.
+func (s *shard) removeLocked(slot, gen uint32, e *entry, why reason) detached {
+	d := detached{h: e.h, id: s.id(slot, gen), seq: e.seq, created: e.created, name: e.name, x: e.x}
+	if p := e.player; p != nil {
+		d.player = p.key.name
+		p.unlinkSlot(s, e)
+		s.inPlayers--
+		if p.n == 0 {
+			s.dropPartLocked(p)
+		}
+	}
+	if x := e.x; x != nil {
+		s.extraBytes -= x.size()
+		for i := range x.links {
+			l := &x.links[i]
+			p := l.pool
+			p.unlinkLink(l)
+			l.pool = nil
+			if p.n == 0 {
+				s.dropPartLocked(p)
+			}
+		}
+	}
+	switch why {
+	case byDisconnect:
+		s.c.disconnected++
+	case byExpiry:
+		s.c.disconnected++
+		s.c.expired++
+	case byPresence:
+		s.c.disconnected++
+		s.c.orphaned++
+	case byStale:
+		s.c.stale++
+	case byUntrack:
+		s.c.untracked++
+	}
+	s.slots.Free(slot)
+	return d
+}
+
+// removeSlotLocked removes the live entry in slot.
+func (s *shard) removeSlotLocked(slot uint32, why reason) detached {
+	e, gen, _ := s.slots.Live(slot)
+	return s.removeLocked(slot, gen, e, why)
+}
+
+// size estimates the memory an extra part holds.
+func (x *extra) size() int {
+	return int(unsafe.Sizeof(extra{})) + cap(x.links)*int(unsafe.Sizeof(link{}))
+}

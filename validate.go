@@ -1,0 +1,214 @@
+package connmgr
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Validate walks the manager's internal structures, checks them against
+// each other and against the Stats invariant, and returns an error naming
+// every inconsistency, or nil when everything is consistent. It holds every
+// lock for the walk, so it costs O(handles) and pauses the other calls
+// meanwhile: it is for tests and health checks, not for hot paths.
+func (m *Manager) Validate() error {
+	problems := m.problems()
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("connmgr: %d inconsistencies: %s", len(problems), strings.Join(problems, "; "))
+}
+
+// checker collects problems, one line each.
+type checker struct {
+	problems []string
+}
+
+func (c *checker) addf(format string, args ...any) {
+	c.problems = append(c.problems, fmt.Sprintf(format, args...))
+}
+
+// problems lists every inconsistency, holding every shard lock and then the
+// registry lock (the same order as Track) so that the picture is whole.
+func (m *Manager) problems() []string {
+	for i := range m.shards {
+		m.shards[i].mu.Lock()
+	}
+	m.reg.mu.Lock()
+	defer func() {
+		m.reg.mu.Unlock()
+		for i := range m.shards {
+			m.shards[i].mu.Unlock()
+		}
+	}()
+
+	var c checker
+	totals := make(map[Pool]int) // handles per service or tag pool, over the shards
+	parts := make(map[Pool]int)  // shards holding a part of each
+	for i := range m.shards {
+		m.shards[i].checkLocked(&c, m.seq.Load(), totals, parts)
+	}
+
+	var kinds [tagKind + 1]int
+	for key, t := range m.reg.totals.All() {
+		kinds[key.kind]++
+		if t.parts != parts[key] {
+			c.addf("registry counts %d shards holding %s, found %d", t.parts, key, parts[key])
+		}
+		if n := t.n.Load(); n != int64(totals[key]) {
+			c.addf("registry counts %d handles in %s, found %d", n, key, totals[key])
+		}
+	}
+	for key := range parts {
+		if _, ok := m.reg.totals.Get(key); !ok {
+			c.addf("%s has handles but is missing from the registry", key)
+		}
+	}
+	for _, k := range []kind{serviceKind, tagKind} {
+		if kinds[k] != m.reg.pools[k] {
+			c.addf("registry counts %d %s pools, holds %d", m.reg.pools[k], Pool{kind: k}.kindName(), kinds[k])
+		}
+	}
+	return c.problems
+}
+
+// checkLocked checks one shard: its entries, its pool lists, its counters.
+func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]int) {
+	var live, inPlayers, links, extraBytes int
+	for slot := uint32(0); slot < s.slots.Bound(); slot++ {
+		e, gen, ok := s.slots.Live(slot)
+		if !ok {
+			continue
+		}
+		live++
+		id := s.id(slot, gen)
+		if e.h == nil {
+			c.addf("handle %d has no Handle", id)
+		}
+		if e.seq == 0 || e.seq > maxSeq {
+			c.addf("handle %d has sequence number %d, past the last issued %d", id, e.seq, maxSeq)
+		}
+		if p := e.player; p != nil {
+			inPlayers++
+			if got, _ := s.players.Get(p.key.name); got != p {
+				c.addf("handle %d is in %s, which its shard does not index", id, p.key)
+			}
+		}
+		if x := e.x; x != nil {
+			extraBytes += x.size()
+			for i := range x.links {
+				l := &x.links[i]
+				links++
+				if l.pool == nil || l.pool.key != l.key || l.slot != slot {
+					c.addf("handle %d has a broken link to %s", id, l.key)
+				} else if got, _ := s.parts(l.key.kind).Get(l.key.name); got != l.pool {
+					c.addf("handle %d is in %s, which its shard does not index", id, l.key)
+				}
+			}
+		}
+	}
+	if live != s.slots.Len() {
+		c.addf("shard %d counts %d live slots, found %d", s.index, s.slots.Len(), live)
+	}
+	if inPlayers != s.inPlayers {
+		c.addf("shard %d counts %d handles in player pools, found %d", s.index, s.inPlayers, inPlayers)
+	}
+	if extraBytes != s.extraBytes {
+		c.addf("shard %d counts %d bytes of extra parts, found %d", s.index, s.extraBytes, extraBytes)
+	}
+	if t := s.c; t.tracked != uint64(live)+t.disconnected+t.untracked+t.stale {
+		c.addf("shard %d breaks the invariant: tracked %d != active %d + disconnected %d + untracked %d + stale %d",
+			s.index, t.tracked, live, t.disconnected, t.untracked, t.stale)
+	}
+
+	walked := 0
+	for name, p := range s.players.All() {
+		if p.key != Player(name) {
+			c.addf("shard %d indexes %s under %q", s.index, p.key, name)
+		}
+		walked += s.checkPlayerPoolLocked(c, p)
+	}
+	if walked != inPlayers {
+		c.addf("shard %d: player pools list %d handles, %d handles name a player pool", s.index, walked, inPlayers)
+	}
+	walked = 0
+	for _, k := range []kind{serviceKind, tagKind} {
+		for name, p := range s.parts(k).All() {
+			if p.key != (Pool{k, name}) {
+				c.addf("shard %d indexes %s under %q", s.index, p.key, name)
+			}
+			walked += s.checkLinkPoolLocked(c, p)
+			totals[p.key] += p.n
+			parts[p.key]++
+		}
+	}
+	if walked != links {
+		c.addf("shard %d: service and tag pools list %d memberships, handles have %d", s.index, walked, links)
+	}
+}
+
+// checkPlayerPoolLocked walks a player pool from oldest to newest and
+// returns how many entries it holds.
+func (s *shard) checkPlayerPoolLocked(c *checker, p *pool) int {
+	n, prev, lastSeq := 0, uint32(0), uint64(0)
+	for cur := p.first; cur != 0; {
+		e, _, ok := s.slots.Live(cur - 1)
+		switch {
+		case !ok:
+			c.addf("%s links free slot %d", p.key, cur-1)
+		case n > p.n:
+			c.addf("%s is longer than its count %d", p.key, p.n)
+		case e.player != p || e.prev != prev:
+			c.addf("%s has a broken link at slot %d", p.key, cur-1)
+		default:
+			if e.seq <= lastSeq {
+				c.addf("%s is out of track order at slot %d", p.key, cur-1)
+			}
+			n, prev, lastSeq = n+1, cur, e.seq
+			cur = e.next
+			continue
+		}
+		return n
+	}
+	if prev != p.last {
+		c.addf("%s does not end at its last entry", p.key)
+	}
+	if n != p.n || n == 0 {
+		c.addf("%s counts %d handles, holds %d", p.key, p.n, n)
+	}
+	return n
+}
+
+// checkLinkPoolLocked walks a service or tag pool part from oldest to
+// newest and returns how many entries it holds.
+func (s *shard) checkLinkPoolLocked(c *checker, p *pool) int {
+	n, lastSeq := 0, uint64(0)
+	var prev *link
+	for l := p.head; l != nil; l = l.next {
+		e, _, ok := s.slots.Live(l.slot)
+		switch {
+		case !ok:
+			c.addf("%s links free slot %d", p.key, l.slot)
+			return n
+		case n > p.n:
+			c.addf("%s is longer than its count %d", p.key, p.n)
+			return n
+		case l.pool != p || l.prev != prev || e.x == nil:
+			c.addf("%s has a broken link at slot %d", p.key, l.slot)
+			return n
+		}
+		if e.seq <= lastSeq {
+			c.addf("%s is out of track order at slot %d", p.key, l.slot)
+		}
+		n, prev, lastSeq = n+1, l, e.seq
+	}
+	if prev != p.tail {
+		c.addf("%s does not end at its last entry", p.key)
+	}
+	if n != p.n || n == 0 {
+		c.addf("%s counts %d handles, holds %d", p.key, p.n, n)
+	}
+	if p.total == nil {
+		c.addf("%s has no registry total", p.key)
+	}
+	return n
+}
