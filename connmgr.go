@@ -61,7 +61,7 @@ func New(opts ...Option) *Manager {
 	m.down.done = make(chan struct{})
 	for i := range m.shards {
 		s := &m.shards[i]
-		s.index, s.bits, s.reg = uint64(i), m.bits, &m.reg
+		s.index, s.bits, s.reg, s.seed = uint64(i), m.bits, &m.reg, m.seed
 		// The low 32 bits of an ID hold the slot and the shard number.
 		s.slots = slots.New[entry](uint32(1) << (32 - m.bits))
 	}
@@ -100,7 +100,7 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 		return 0, m.refuse(&meta, h, err)
 	}
 	x := newExtra(&meta)
-	s := m.home(&meta)
+	s, hash := m.home(&meta)
 	created := m.now()
 
 	s.mu.Lock()
@@ -109,7 +109,7 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 		return 0, m.refuse(&meta, h, ErrClosed)
 	}
 	if limit := m.cfg.maxPerPlayer; limit > 0 && meta.Player != "" {
-		if p := s.partLocked(Player(meta.Player), false); p != nil && p.n >= limit {
+		if p := s.playerLocked(hash, meta.Player, false); p != nil && p.n >= limit {
 			s.mu.Unlock()
 			return 0, m.refuse(&meta, h, fmt.Errorf("%w: player %q already has %d handles", ErrLimit, meta.Player, limit))
 		}
@@ -122,7 +122,7 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	// The sequence number is taken under the shard lock so that each shard's
 	// lists are in sequence order.
 	*e = entry{h: h, name: meta.Name, x: x, seq: m.seq.Add(1), created: created}
-	s.insertLocked(slot, e, meta.Player)
+	s.insertLocked(slot, e, meta.Player, hash)
 	id := s.id(slot, gen)
 	s.mu.Unlock()
 	return id, nil
@@ -215,16 +215,21 @@ func (m *Manager) Len(p Pool) int {
 
 // home picks the shard a handle with meta lives in: its player's, else its
 // service's, else its first tag's. Handles in no pool are spread at random.
-func (m *Manager) home(meta *Meta) *shard {
+// It also returns the hash it chose by, which for a player is the key of
+// the player's pool in the shard's index.
+func (m *Manager) home(meta *Meta) (*shard, uint64) {
+	var h uint64
 	switch {
 	case meta.Player != "":
-		return m.playerHome(meta.Player)
+		h = maphash.String(m.seed, meta.Player)
 	case meta.Service != "":
-		return &m.shards[maphash.String(m.seed, meta.Service)&m.mask]
+		h = maphash.String(m.seed, meta.Service)
 	case len(meta.Tags) > 0:
-		return &m.shards[maphash.String(m.seed, meta.Tags[0])&m.mask]
+		h = maphash.String(m.seed, meta.Tags[0])
+	default:
+		h = rand.Uint64()
 	}
-	return &m.shards[rand.Uint64()&m.mask]
+	return &m.shards[h&m.mask], h
 }
 
 // playerHome returns the shard of every handle of player.

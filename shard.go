@@ -1,6 +1,7 @@
 package connmgr
 
 import (
+	"hash/maphash"
 	"sync"
 	"unsafe"
 
@@ -47,16 +48,17 @@ type counters struct {
 type shard struct {
 	mu         sync.Mutex // guards the fields below
 	slots      *slots.Table[entry]
-	players    shrinkmap.Map[string, *pool]
+	players    playerIndex // keyed by the maphash of the name that chose this shard
 	services   shrinkmap.Map[string, *pool]
 	tags       shrinkmap.Map[string, *pool]
 	inPlayers  int // entries in a player pool
 	extraBytes int // memory held by extra parts, for Stats.MemoryBytes
 	c          counters
 
-	index uint64    // this shard's number, the low bits of its IDs
-	bits  uint      // how many low bits of an ID name the shard
-	reg   *registry // the manager's registry of service and tag pools
+	index uint64       // this shard's number, the low bits of its IDs
+	bits  uint         // how many low bits of an ID name the shard
+	reg   *registry    // the manager's registry of service and tag pools
+	seed  maphash.Seed // the manager's, to hash player names
 
 	_ [64]byte // keeps neighbouring shards' locks off one cache line
 }
@@ -78,12 +80,10 @@ func (s *shard) id(slot, gen uint32) ID {
 	return ID(uint64(gen)<<32 | uint64(slot)<<s.bits | s.index)
 }
 
-// parts returns the shard's map of pool parts of kind k.
+// parts returns the shard's map of service or tag pool parts of kind k.
+// Player pools are in s.players.
 func (s *shard) parts(k kind) *shrinkmap.Map[string, *pool] {
-	switch k {
-	case playerKind:
-		return &s.players
-	case serviceKind:
+	if k == serviceKind {
 		return &s.services
 	}
 	return &s.tags
@@ -91,6 +91,9 @@ func (s *shard) parts(k kind) *shrinkmap.Map[string, *pool] {
 
 // partLocked returns the shard's part of key, creating it if create is set.
 func (s *shard) partLocked(key Pool, create bool) *pool {
+	if key.kind == playerKind {
+		return s.playerLocked(maphash.String(s.seed, key.name), key.name, create)
+	}
 	m := s.parts(key.kind)
 	p, ok := m.Get(key.name)
 	if ok || !create {
@@ -104,8 +107,25 @@ func (s *shard) partLocked(key Pool, create bool) *pool {
 	return p
 }
 
+// playerLocked returns the pool of player, whose maphash is hash,
+// creating it if create is set. Track passes the hash it chose the shard
+// by, so that the name is hashed once per Track.
+func (s *shard) playerLocked(hash uint64, player string, create bool) *pool {
+	p := s.players.get(hash, player)
+	if p == nil && create {
+		p = &pool{key: Player(player)}
+		s.players.add(hash, p)
+	}
+	return p
+}
+
 // dropPartLocked forgets an empty pool part.
 func (s *shard) dropPartLocked(p *pool) {
+	if p.key.kind == playerKind {
+		// Rehashing here costs only when a player's last handle goes.
+		s.players.remove(maphash.String(s.seed, p.key.name), p)
+		return
+	}
 	s.parts(p.key.kind).Delete(p.key.name)
 	if p.total != nil {
 		s.reg.release(p.key, p.total)
@@ -113,9 +133,10 @@ func (s *shard) dropPartLocked(p *pool) {
 }
 
 // insertLocked fills a freshly allocated entry and links it into its pools.
-func (s *shard) insertLocked(slot uint32, e *entry, player string) {
+// hash is the maphash of player.
+func (s *shard) insertLocked(slot uint32, e *entry, player string, hash uint64) {
 	if player != "" {
-		p := s.partLocked(Player(player), true)
+		p := s.playerLocked(hash, player, true)
 		p.pushSlot(s, slot, e)
 		e.player = p
 		s.inPlayers++

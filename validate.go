@@ -89,7 +89,7 @@ func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]in
 		}
 		if p := e.player; p != nil {
 			inPlayers++
-			if got, _ := s.players.Get(p.key.name); got != p {
+			if got := s.partLocked(p.key, false); got != p {
 				c.addf("handle %d is in %s, which its shard does not index", id, p.key)
 			}
 		}
