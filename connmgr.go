@@ -24,8 +24,12 @@ import (
 // The owner of a Manager calls [Manager.Close] or [Manager.Shutdown] when
 // the server stops. A Manager must not be copied.
 type Manager struct {
-	seq    atomic.Uint64 // the last track sequence number handed out
-	closed atomic.Bool   // set when Shutdown begins; Track refuses from then on
+	seq atomic.Uint64 // the last track sequence number handed out
+	// Every Track adds to seq, from whichever processor runs it; the padding
+	// keeps the fields every Track only reads off seq's cache line, so
+	// that they are not evicted from the other processors' caches.
+	_      [56]byte
+	closed atomic.Bool // set when Shutdown begins; Track refuses from then on
 
 	// Lifetime counters of things that happen outside any shard's lock.
 	rejected, failed, panics atomic.Uint64
