@@ -153,16 +153,21 @@ func (m *Manager) TrackTag(tag, name string, h Handle) (ID, error) {
 func (m *Manager) Lookup(id ID) (Info, bool) {
 	s, slot, gen := m.locate(id)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	e := s.slots.Get(slot, gen)
 	if e == nil {
+		s.mu.Unlock()
 		return Info{}, false
 	}
-	info := Info{ID: id, Meta: Meta{Name: e.name}, Created: m.created(e.created)}
-	if e.player != nil {
-		info.Player = e.player.key.name
+	// Copy out what can change, then build the Info unlocked: the player
+	// pool's key and the extra part never change once tracked, and the
+	// time arithmetic and the Tags copy need no lock.
+	name, player, x, created := e.name, e.player, e.x, e.created
+	s.mu.Unlock()
+	info := Info{ID: id, Meta: Meta{Name: name}, Created: m.created(created)}
+	if player != nil {
+		info.Player = player.key.name
 	}
-	e.x.fill(&info.Meta)
+	x.fill(&info.Meta)
 	return info, true
 }
 
