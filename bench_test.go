@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -256,6 +257,302 @@ func BenchmarkLookup(b *testing.B) {
 				sinkInfo = e.info(id)
 			}
 			i++
+		}
+	})
+}
+
+// BenchmarkCleanupPlayer cleans up a player holding n handles, with the
+// resident population around it. Players to clean are prepared in batches
+// with the timer stopped; ns/handle is ns/op divided by n.
+func BenchmarkCleanupPlayer(b *testing.B) {
+	players := numbered("p", residentPlayers)
+	leaving := numbered("leaving", 1000)
+	for _, n := range []int{10, 100, 1000} {
+		// Each batch prepares about 10k handles, so that stopping the
+		// timer (which reads memory statistics) costs little per op.
+		batch := max(1, 10_000/n)
+		perHandle := func(b *testing.B) {
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/handle")
+		}
+		b.Run("connmgr/handles="+strconv.Itoa(n), func(b *testing.B) {
+			m := newResident(b, players, residentHandles)
+			fill := func() {
+				for i := range batch * n {
+					m.Track(playerMeta(leaving[:batch], i), nop)
+				}
+			}
+			i := 0
+			for b.Loop() {
+				if i%batch == 0 {
+					b.StopTimer()
+					fill()
+					b.StartTimer()
+				}
+				m.CleanupPlayer(leaving[i%batch])
+				i++
+			}
+			perHandle(b)
+		})
+		b.Run("naive/handles="+strconv.Itoa(n), func(b *testing.B) {
+			t := newNaiveResident(players, residentHandles)
+			fill := func() {
+				for i := range batch * n {
+					t.Track(playerMeta(leaving[:batch], i), nop)
+				}
+			}
+			i := 0
+			for b.Loop() {
+				if i%batch == 0 {
+					b.StopTimer()
+					fill()
+					b.StartTimer()
+				}
+				t.CleanupPlayer(leaving[i%batch])
+				i++
+			}
+			perHandle(b)
+		})
+		b.Run("afterfunc/handles="+strconv.Itoa(n), func(b *testing.B) {
+			playerContexts(b, residentPlayers, residentHandles)
+			// A leaving player's cleanup is done when its AfterFuncs,
+			// each run in a goroutine of its own, have all returned.
+			type player struct {
+				cancel context.CancelFunc
+				done   sync.WaitGroup
+			}
+			ps := make([]player, batch)
+			fill := func() {
+				for p := range ps {
+					ctx, cancel := context.WithCancel(context.Background())
+					ps[p].cancel = cancel
+					ps[p].done.Add(n)
+					for range n {
+						h, done := nop, &ps[p].done
+						context.AfterFunc(ctx, func() { h.Disconnect(); done.Done() })
+					}
+				}
+			}
+			i := 0
+			for b.Loop() {
+				if i%batch == 0 {
+					b.StopTimer()
+					fill()
+					b.StartTimer()
+				}
+				p := &ps[i%batch]
+				p.cancel()
+				p.done.Wait()
+				i++
+			}
+			perHandle(b)
+		})
+	}
+}
+
+// BenchmarkCleanupAll cleans up 100k handles over 10k players, tracked with
+// the timer stopped.
+func BenchmarkCleanupAll(b *testing.B) {
+	const handles = 100_000
+	players := numbered("p", handles/10)
+	b.Run("connmgr", func(b *testing.B) {
+		m := connmgr.New()
+		defer m.Close()
+		for b.Loop() {
+			b.StopTimer()
+			for i := range handles {
+				m.Track(playerMeta(players, i), nop)
+			}
+			b.StartTimer()
+			m.CleanupAll()
+		}
+	})
+	b.Run("naive", func(b *testing.B) {
+		t := newNaiveTracker()
+		for b.Loop() {
+			b.StopTimer()
+			for i := range handles {
+				t.Track(playerMeta(players, i), nop)
+			}
+			b.StartTimer()
+			t.CleanupAll()
+		}
+	})
+	b.Run("afterfunc", func(b *testing.B) {
+		// Leaving everyone at once is cancelling the root of the player
+		// contexts.
+		var done sync.WaitGroup
+		ctxs := make([]context.Context, len(players))
+		cancels := make([]context.CancelFunc, len(players))
+		for b.Loop() {
+			b.StopTimer()
+			root, cancel := context.WithCancel(context.Background())
+			for i := range ctxs {
+				// Cancelling root cancels them; their own cancels, called
+				// next round, only release them.
+				if cancels[i] != nil {
+					cancels[i]()
+				}
+				ctxs[i], cancels[i] = context.WithCancel(root)
+			}
+			done.Add(handles)
+			for i := range handles {
+				h := nop
+				context.AfterFunc(ctxs[i%len(ctxs)], func() { h.Disconnect(); done.Done() })
+			}
+			b.StartTimer()
+			cancel()
+			done.Wait()
+		}
+	})
+}
+
+// BenchmarkStats takes a snapshot with 1k and with 1M handles tracked (10
+// per player).
+func BenchmarkStats(b *testing.B) {
+	for _, n := range []int{1_000, 1_000_000} {
+		players := numbered("p", n/10)
+		b.Run("connmgr/handles="+strconv.Itoa(n), func(b *testing.B) {
+			m := newResident(b, players, n)
+			for b.Loop() {
+				sinkStats = m.Stats()
+			}
+		})
+		b.Run("naive/handles="+strconv.Itoa(n), func(b *testing.B) {
+			t := newNaiveResident(players, n)
+			for b.Loop() {
+				sinkStats = t.Stats()
+			}
+		})
+	}
+}
+
+// BenchmarkSweep sweeps 1M handles (10 per player) of which 1% report
+// Connected false. The stale ones are tracked again, with the timer
+// stopped, before each sweep.
+func BenchmarkSweep(b *testing.B) {
+	const handles = 1_000_000
+	players := numbered("p", handles/10)
+	hs := liveHandles(handles)
+	b.Run("connmgr", func(b *testing.B) {
+		m := connmgr.New()
+		defer m.Close()
+		for i := range hs {
+			m.Track(playerMeta(players, i), &hs[i])
+		}
+		first := true
+		for b.Loop() {
+			if !first {
+				b.StopTimer()
+				for i := 0; i < handles; i += 100 {
+					m.Track(playerMeta(players, i), &hs[i])
+				}
+				b.StartTimer()
+			}
+			first = false
+			m.Sweep()
+		}
+	})
+	b.Run("naive", func(b *testing.B) {
+		t := newNaiveTracker()
+		for i := range hs {
+			t.Track(playerMeta(players, i), &hs[i])
+		}
+		first := true
+		for b.Loop() {
+			if !first {
+				b.StopTimer()
+				for i := 0; i < handles; i += 100 {
+					t.Track(playerMeta(players, i), &hs[i])
+				}
+				b.StartTimer()
+			}
+			first = false
+			t.Sweep()
+		}
+	})
+}
+
+// BenchmarkTrackMeta tracks a handle in a player, a service and two tag
+// pools. Every 10k Tracks, the batch is disconnected with the timer
+// stopped, so the population stays at the resident one plus one batch.
+func BenchmarkTrackMeta(b *testing.B) {
+	const batch = 10_000
+	players := numbered("p", residentPlayers)
+	services := numbered("service", 10)
+	tags := numbered("tag", 16)
+	metas := make([]connmgr.Meta, batch)
+	for i := range metas {
+		metas[i] = playerMeta(players, i)
+		metas[i].Service = services[i%len(services)]
+		metas[i].Tags = []string{tags[i%len(tags)], tags[(i+1)%len(tags)]}
+	}
+	b.Run("connmgr", func(b *testing.B) {
+		m := newResident(b, players, residentHandles)
+		ids := make([]connmgr.ID, 0, batch)
+		for b.Loop() {
+			if len(ids) == batch {
+				b.StopTimer()
+				for _, id := range ids {
+					m.Disconnect(id)
+				}
+				ids = ids[:0]
+				b.StartTimer()
+			}
+			id, _ := m.Track(metas[len(ids)], nop)
+			ids = append(ids, id)
+		}
+	})
+	b.Run("naive", func(b *testing.B) {
+		t := newNaiveResident(players, residentHandles)
+		ids := make([]uint64, 0, batch)
+		for b.Loop() {
+			if len(ids) == batch {
+				b.StopTimer()
+				for _, id := range ids {
+					t.Disconnect(id)
+				}
+				ids = ids[:0]
+				b.StartTimer()
+			}
+			ids = append(ids, t.Track(metas[len(ids)], nop))
+		}
+	})
+	b.Run("afterfunc", func(b *testing.B) {
+		// A handle in four pools is four AfterFunc registrations, one per
+		// pool's context, sharing a sync.Once so that it is disconnected
+		// once.
+		pool := func(names []string) map[string]context.Context {
+			ctxs := make(map[string]context.Context, len(names))
+			for _, name := range names {
+				ctx, cancel := context.WithCancel(context.Background())
+				b.Cleanup(cancel)
+				ctxs[name] = ctx
+			}
+			return ctxs
+		}
+		playerCtxs := playerContexts(b, residentPlayers, residentHandles)
+		serviceCtxs, tagCtxs := pool(services), pool(tags)
+		stops := make([][4]func() bool, 0, batch)
+		for b.Loop() {
+			if len(stops) == batch {
+				b.StopTimer()
+				for _, s := range stops {
+					for _, stop := range s {
+						stop()
+					}
+				}
+				stops = stops[:0]
+				b.StartTimer()
+			}
+			meta := &metas[len(stops)]
+			h, once := nop, new(sync.Once)
+			f := func() { once.Do(func() { h.Disconnect() }) }
+			stops = append(stops, [4]func() bool{
+				context.AfterFunc(playerCtxs[len(stops)%len(playerCtxs)], f),
+				context.AfterFunc(serviceCtxs[meta.Service], f),
+				context.AfterFunc(tagCtxs[meta.Tags[0]], f),
+				context.AfterFunc(tagCtxs[meta.Tags[1]], f),
+			})
 		}
 	})
 }
