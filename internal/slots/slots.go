@@ -6,7 +6,9 @@
 // The table gives memory back: a page whose last live value is freed is
 // released to the garbage collector, and allocation prefers the lowest page
 // with room, so after churn the live values drift into the low pages and the
-// high ones empty out. Go maps, by contrast, never shrink.
+// high ones empty out. Go maps, by contrast, never shrink. The one exception
+// is a page that would have to be made again by the very next Alloc: see
+// Free and Trim.
 //
 // A Table is not safe for concurrent use; its owner guards it with a lock.
 package slots
@@ -127,7 +129,11 @@ func (t *Table[T]) At(slot uint32) *T {
 }
 
 // Free zeroes the value of a live slot and makes the slot free. A page left
-// with no live slot is released.
+// with no live slot is released, unless no other page has a free slot: then
+// the next Alloc would make a page again at once, and a value coming and
+// going at that boundary (in the extreme, one value in an otherwise empty
+// table) would allocate and release a whole page every time. That one
+// spare page stays until Trim or until another page has room.
 func (t *Table[T]) Free(slot uint32) {
 	pi, off := slot>>pageBits, slot&pageMask
 	p := t.pages[pi]
@@ -136,7 +142,7 @@ func (t *Table[T]) Free(slot uint32) {
 	p.gens[off]++
 	p.live--
 	t.live--
-	if p.live == 0 {
+	if p.live == 0 && t.otherRoom(pi) {
 		t.releasePage(pi)
 		return
 	}
@@ -148,6 +154,28 @@ func (t *Table[T]) Free(slot uint32) {
 	if p.nfree == 1 {
 		t.nonfull[pi/64] |= 1 << (pi % 64)
 	}
+}
+
+// Trim releases every page that holds no live value.
+func (t *Table[T]) Trim() {
+	for pi, p := range t.pages {
+		if p != nil && p.live == 0 {
+			t.releasePage(uint32(pi))
+		}
+	}
+}
+
+// otherRoom reports whether a page other than pi has a free slot.
+func (t *Table[T]) otherRoom(pi uint32) bool {
+	for w, word := range t.nonfull {
+		if w == int(pi/64) {
+			word &^= 1 << (pi % 64)
+		}
+		if word != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *Table[T]) lowestNonfull() (uint32, bool) {
