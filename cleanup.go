@@ -73,11 +73,24 @@ func (m *Manager) detachPool(p Pool, why reason) []detached {
 // before bound, newest first, taking the lock once per chunk.
 func (s *shard) detachPart(p Pool, bound uint64, why reason, out []detached) []detached {
 	for more := true; more; {
+		// Make room first: growing out copies everything detached so far,
+		// which must not happen while the lock is held.
+		out = slices.Grow(out, min(s.partLen(p), chunk))
 		s.mu.Lock()
 		out, more = s.detachPartLocked(p, bound, why, out)
 		s.mu.Unlock()
 	}
 	return out
+}
+
+// partLen reports the handles in s's part of p.
+func (s *shard) partLen(p Pool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if part := s.partLocked(p, false); part != nil {
+		return part.n
+	}
+	return 0
 }
 
 // detachPartLocked detaches up to chunk handles of s's part of key, newest
@@ -123,22 +136,31 @@ func (s *shard) detachPartLocked(key Pool, bound uint64, why reason, out []detac
 // detachAll detaches every handle tracked at or before bound, newest first,
 // walking each shard's slots a chunk at a time.
 func (m *Manager) detachAll(bound uint64, why reason) []detached {
-	var out []detached
+	// Under the lock, detach into a small buffer that stays in cache, and
+	// copy it to out after unlocking: growing out, or writing to its
+	// freshly mapped pages for the first time, costs page faults and
+	// copies in proportion to everything detached so far, which a
+	// concurrent Track must not wait for.
+	out := make([]detached, 0, m.active())
+	buf := make([]detached, 0, chunk)
 	for i := range m.shards {
 		s := &m.shards[i]
 		for from := uint32(0); ; from += chunk {
+			buf = buf[:0]
 			s.mu.Lock()
 			end := s.slots.Bound()
 			if from >= end {
+				s.slots.Trim() // give back the spare page Free keeps
 				s.mu.Unlock()
 				break
 			}
 			for slot := from; slot < from+chunk && slot < end; slot++ {
 				if e, gen, ok := s.slots.Live(slot); ok && e.seq <= bound {
-					out = append(out, s.removeLocked(slot, gen, e, why))
+					buf = append(buf, s.removeLocked(slot, gen, e, why))
 				}
 			}
 			s.mu.Unlock()
+			out = append(out, buf...)
 		}
 	}
 	sortNewestFirst(out)
@@ -147,7 +169,40 @@ func (m *Manager) detachAll(bound uint64, why reason) []detached {
 
 // sortNewestFirst orders detached handles by descending track order.
 func sortNewestFirst(ds []detached) {
-	slices.SortFunc(ds, func(a, b detached) int { return cmp.Compare(b.seq, a.seq) })
+	if len(ds) <= chunk {
+		slices.SortFunc(ds, func(a, b detached) int { return cmp.Compare(b.seq, a.seq) })
+		return
+	}
+	// A detached is 88 bytes, and sorting swaps elements many times over:
+	// for long lists (CleanupAll, Shutdown) sort a 16-byte key per handle
+	// instead, then move each handle once.
+	type key struct {
+		seq  uint64
+		from int // where the handle is in ds; -1 once moved
+	}
+	keys := make([]key, len(ds))
+	for i := range ds {
+		keys[i] = key{ds[i].seq, i}
+	}
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Compare(b.seq, a.seq) })
+	// Position i takes the handle at keys[i].from: follow each cycle of
+	// that permutation, holding its first handle aside.
+	for i := range keys {
+		if keys[i].from < 0 {
+			continue
+		}
+		first, j := ds[i], i
+		for {
+			from := keys[j].from
+			keys[j].from = -1
+			if from == i {
+				ds[j] = first
+				break
+			}
+			ds[j] = ds[from]
+			j = from
+		}
+	}
 }
 
 // disconnectAll disconnects ds in order and returns how many there were

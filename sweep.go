@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 )
 
@@ -62,6 +63,12 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 	)
 	for from := uint32(0); ; from += chunk {
 		probes = probes[:0]
+		if len(expired) > 0 {
+			// Room for a chunk more, made before taking the lock, so that
+			// append never copies the expired handles while holding it.
+			// Sweeps that find nothing expired allocate nothing.
+			expired = slices.Grow(expired, chunk)
+		}
 		s.mu.Lock()
 		end := s.slots.Bound()
 		if from >= end {
