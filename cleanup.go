@@ -73,9 +73,11 @@ func (m *Manager) detachPool(p Pool, why reason) []detached {
 // before bound, newest first, taking the lock once per chunk.
 func (s *shard) detachPart(p Pool, bound uint64, why reason, out []detached) []detached {
 	for more := true; more; {
-		// Make room first: growing out copies everything detached so far,
-		// which must not happen while the lock is held.
-		out = slices.Grow(out, min(s.partLen(p), chunk))
+		// Make room for the whole part first, in one allocation: growing
+		// out copies everything detached so far, which must not happen
+		// while the lock is held, and growing it in steps would copy it
+		// several times over.
+		out = slices.Grow(out, s.partLen(p))
 		s.mu.Lock()
 		out, more = s.detachPartLocked(p, bound, why, out)
 		s.mu.Unlock()
