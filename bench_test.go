@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/connmgr/connmgr"
 )
@@ -133,7 +134,18 @@ func BenchmarkTrackDisconnect(b *testing.B) {
 // goroutine per P through b.RunParallel, so that the serial and parallel
 // forms of a benchmark run the very same loop. Worker w of n gets the
 // players whose index is w modulo n, so no two goroutines share a player.
+//
+// It reports the metric "cpus": the process's CPU time over the wall time
+// of the loop. Two goroutines can only run twice as fast as one if they
+// get two processors; on a machine shared with other work, a parallel run
+// whose cpus is near 1 shows that they did not.
 func runWorkers(b *testing.B, parallel bool, body func(w, n int, next func() bool)) {
+	cpu, wall := processCPU(), time.Now()
+	defer func() {
+		if cpu != 0 {
+			b.ReportMetric(float64(processCPU()-cpu)/float64(time.Since(wall)), "cpus")
+		}
+	}()
 	if !parallel {
 		i := 0
 		body(0, 1, func() bool { i++; return i <= b.N })
