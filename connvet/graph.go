@@ -15,7 +15,7 @@ import (
 // funcFlow is the flow information of one function body.
 type funcFlow struct {
 	graph *cfg.CFG
-	where map[ast.Node]nodePos               // statement or expression -> its place in graph
+	where map[ast.Node]nodePos              // statement or expression -> its place in graph
 	refs  map[*types.Var][]inspector.Cursor // identifiers naming each variable
 }
 

@@ -122,8 +122,8 @@ func ReadSummary(r io.Reader) (Summary, error) {
 //
 // then one line per handle type, most first, with its count right-aligned:
 //
-//	  12 *events.Connection
-//	   3 *time.Ticker
+//	12 *events.Connection
+//	 3 *time.Ticker
 func (s Summary) Write(w io.Writer) error {
 	if _, err := fmt.Fprintf(w, "connvet: %d unmanaged handles in %d packages\n", s.Handles, s.Packages); err != nil {
 		return err

@@ -179,7 +179,7 @@ func assignedToOuterVariable() *events.Connection {
 
 func notHandles() {
 	events.NewKicker() // Disconnect(player) needs an argument: not a release method
-	pubsub.Open("f")  // Close() error only counts with -closers
+	pubsub.Open("f")   // Close() error only counts with -closers
 }
 
 func embeddedReleased(ctx context.Context) {

@@ -107,9 +107,9 @@ func listen[T any](s *events.Signal[T], f func(T)) *events.Connection {
 }
 
 func genericWrapper(s *events.Signal[string]) {
-	listen(s, func(string) {})           // want `result of listen \(\*events.Connection\)`
-	listen[string](s, func(string) {})   // want `result of listen\[string\] \(\*events.Connection\)`
-	c := listen(&sig, onHit)             // want `result of listen`
+	listen(s, func(string) {})         // want `result of listen \(\*events.Connection\)`
+	listen[string](s, func(string) {}) // want `result of listen\[string\] \(\*events.Connection\)`
+	c := listen(&sig, onHit)           // want `result of listen`
 	_ = c.Connected()
 }
 
@@ -119,7 +119,7 @@ func goAndDefer() {
 }
 
 func tickers() {
-	time.NewTicker(time.Second) // want `result of time.NewTicker \(\*time.Ticker\)`
+	time.NewTicker(time.Second)      // want `result of time.NewTicker \(\*time.Ticker\)`
 	t := time.NewTicker(time.Second) // want `result of time.NewTicker`
 	for range t.C {
 		t.Reset(time.Minute)
@@ -132,7 +132,7 @@ func managers() {
 }
 
 func untracked(id connmgr.ID) {
-	mgr.Untrack(id)         // want `result of mgr.Untrack \(connmgr.Handle\)`
+	mgr.Untrack(id)          // want `result of mgr.Untrack \(connmgr.Handle\)`
 	h, ok := mgr.Untrack(id) // want `result of mgr.Untrack`
 	if ok && h != nil {
 		println("untracked")
@@ -141,7 +141,7 @@ func untracked(id connmgr.ID) {
 }
 
 func embedded(ctx context.Context) {
-	events.Join("ann")     // want `result of events.Join \(\*events.Session\)`
+	events.Join("ann")      // want `result of events.Join \(\*events.Session\)`
 	nc.PSubscribe(ctx, "x") // want `result of nc.PSubscribe \(\*pubsub.PubSub\)`
 }
 
