@@ -2,6 +2,7 @@ package connvet
 
 import (
 	"go/ast"
+	"go/token"
 	"go/types"
 
 	"golang.org/x/tools/go/ast/inspector"
@@ -57,4 +58,9 @@ func (c *checker) flowOf(fn inspector.Cursor) *funcFlow {
 	})
 	c.flows[fn.Node()] = flow
 	return flow
+}
+
+// inside reports whether pos lies within node.
+func inside(pos token.Pos, node ast.Node) bool {
+	return node.Pos() <= pos && pos < node.End()
 }
