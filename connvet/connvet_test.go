@@ -33,7 +33,7 @@ func TestAnalyzer(t *testing.T) {
 // TestMethodsFlag checks that -methods adds a library's release methods
 // and replaces the default ones, while the built-in handles stay.
 func TestMethodsFlag(t *testing.T) {
-	setFlag(t, "methods", "Release, Cancel,Disconnect")
+	setFlag(t, "methods", " Release, Cancel,,")
 	analysistest.Run(t, analysistest.TestData(), connvet.Analyzer, "b")
 }
 

@@ -70,7 +70,16 @@ func (c *checker) fateOf(cur inspector.Cursor, index int, methods []string) fate
 		case *ast.SelectorExpr:
 			// The handle is the receiver. Calling (or taking the method
 			// value of) a release method manages it; reading a field or
-			// calling another method such as Connected does not.
+			// calling another method such as Connected does not. An
+			// embedded field is the handle seen through the path of a
+			// promoted method (sess.Connection.Disconnect()), so it is
+			// followed like the handle itself.
+			if sel, ok := info.Selections[p]; ok && sel.Kind() == types.FieldVal {
+				if field, ok := sel.Obj().(*types.Var); ok && field.Embedded() {
+					cur = parent
+					continue
+				}
+			}
 			if slices.Contains(methods, p.Sel.Name) ||
 				slices.Contains(c.rules.releaseMethods(info.TypeOf(p.X)), p.Sel.Name) {
 				return managed

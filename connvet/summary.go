@@ -58,7 +58,7 @@ func appendSummaryRecords(records []summaryRecord) error {
 		return fmt.Errorf("writing summary: %w", err)
 	}
 	if _, err := f.WriteString(buf.String()); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return fmt.Errorf("writing summary: %w", err)
 	}
 	return f.Close()

@@ -50,8 +50,11 @@ func runWithSummary(args []string) int {
 		log.Print(err)
 		return 1
 	}
-	file.Close()
-	defer os.Remove(file.Name())
+	if err := file.Close(); err != nil {
+		log.Print(err)
+		return 1
+	}
+	defer func() { _ = os.Remove(file.Name()) }()
 
 	exe, err := os.Executable()
 	if err != nil {
@@ -85,8 +88,8 @@ func runWithSummary(args []string) int {
 		log.Print(err)
 		return 1
 	}
-	defer records.Close()
 	summary, err := connvet.ReadSummary(records)
+	_ = records.Close() // read-only: nothing to lose
 	if err != nil {
 		log.Print(err)
 		return 1

@@ -112,3 +112,10 @@ func (s *service) open() *events.Connection {
 func (s *service) usesConstructor() bool {
 	return s.open() != nil // want `result of s.open`
 }
+
+func embeddedFieldPath() {
+	s := events.Join("cat")
+	defer s.Connection.Disconnect()
+	t := events.Join("dan") // want `result of events.Join`
+	println(t.Connection.Connected())
+}

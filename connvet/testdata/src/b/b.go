@@ -1,11 +1,13 @@
-// Package b is checked with -methods=Release,Cancel,Disconnect.
+// Package b is checked with -methods=Release,Cancel: the library's own
+// release methods replace the default Disconnect and Unsubscribe.
 package b
 
 import (
 	"customlib"
 	"events"
-	"pubsub"
 	"time"
+
+	"github.com/connmgr/connmgr"
 )
 
 var sig events.Signal[int]
@@ -20,9 +22,10 @@ func leases() {
 	tm.Cancel()
 }
 
-func stillKnown() {
-	sig.Connect(nil)            // want `result of sig.Connect`
+func builtinHandlesStay(m *connmgr.Manager, id connmgr.ID) {
+	sig.Connect(nil)            // Disconnect is no longer a release method
 	time.NewTicker(time.Second) // want `result of time.NewTicker`
-	var c *pubsub.Conn
-	c.Subscribe("x", nil) // Unsubscribe is not in -methods here
+	connmgr.New()               // want `result of connmgr.New`
+	m.Untrack(id)               // want `result of m.Untrack \(connmgr.Handle\)`
+	connmgr.Func(func() {})     // want `result of connmgr.Func \(connmgr.Handle\)`
 }
