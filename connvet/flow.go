@@ -182,9 +182,11 @@ func (c *checker) localManaged(v *types.Var, stmt inspector.Cursor, methods []st
 				return true
 			}
 			for _, alias := range scan.aliases {
-				if at, ok := flow.where[alias.stmt.Node()]; ok {
-					work = append(work, item{nodePos{at.block, at.index + 1}, alias.v})
+				at, ok := flow.where[alias.stmt.Node()]
+				if !ok {
+					return true // a copy the graph cannot follow: assume the best
 				}
+				work = append(work, item{nodePos{at.block, at.index + 1}, alias.v})
 			}
 			killed = scan.killed
 		}
