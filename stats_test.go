@@ -39,8 +39,9 @@ func TestStatsCountsEveryPath(t *testing.T) {
 	assert.InDelta(t, 5.0/3, st.AvgPerPlayer, 1e-9, "5 handles in 3 player pools")
 
 	require.NoError(t, m.Disconnect(a))
-	_, ok := m.Untrack(untracked)
+	handedBack, ok := m.Untrack(untracked)
 	require.True(t, ok)
+	defer func() { _ = handedBack.Disconnect() }()
 	stale.alive.Store(false)
 	time.Sleep(time.Millisecond)
 	_, err := m.Sweep()
