@@ -225,7 +225,7 @@ func track(meta connmgr.Meta) fuzzOp { return fuzzOp{code: opTrack, meta: meta} 
 func trackWith(meta connmgr.Meta, v via, f fault, live, reenter bool) fuzzOp {
 	return fuzzOp{code: opTrack, meta: meta, via: v, fault: f, live: live, reenter: reenter}
 }
-func onID(code opcode, pick byte) fuzzOp      { return fuzzOp{code: code, pick: pick} }
+func onID(code opcode, pick byte) fuzzOp { return fuzzOp{code: code, pick: pick} }
 func cleanup(kind int, name string, byName bool) fuzzOp {
 	return fuzzOp{code: opCleanup, kind: kind, name: name, byName: byName}
 }
@@ -286,12 +286,12 @@ var seedCorpus = map[string][]byte{
 		trackWith(connmgr.Meta{Player: "p2", Tags: []string{"t0"}}, viaTrack, panicString, false, false),
 		op(opSweep), advance(time.Second), op(opSweep),
 		onID(opSetConnected, 2), onID(opSetConnected, 3), onID(opSetConnected, 0),
-		advance(500 * time.Millisecond), op(opSweep),
+		advance(500*time.Millisecond), op(opSweep),
 		fuzzOp{code: opSetOnline, name: "p2"}, op(opSweep),
 		fuzzOp{code: opSetOnline, name: "p2"},
 		trackWith(connmgr.Meta{Player: "p2", TTL: time.Second}, viaTrack, noFault, true, true),
 		trackWith(connmgr.Meta{Tags: []string{"t1"}, TTL: time.Second}, viaTrack, noFault, false, true),
-		advance(4 * time.Second), onID(opSetConnected, 8), op(opSweep), op(opStats), op(opClose), op(opSweep)),
+		advance(4*time.Second), onID(opSetConnected, 8), op(opSweep), op(opStats), op(opClose), op(opSweep)),
 	"ids": encodeOps(fuzzConfig{maxPerPlayer: 1},
 		fuzzOp{code: opTrackNil, meta: connmgr.Meta{Player: "p0"}},
 		track(connmgr.Meta{Player: "p0"}), track(connmgr.Meta{Player: "p0"}),
