@@ -127,3 +127,31 @@ func TestCloseStopsTheSweeperAndEndsEveryRegistration(t *testing.T) {
 		assert.NoError(t, goleak.Find(before), "nothing should be left running")
 	})
 }
+
+// TestCloseWaitsForARunningSweep checks that Close does not return while
+// the background sweeper is still in the middle of a sweep: it stops the
+// sweeper and waits for it.
+func TestCloseWaitsForARunningSweep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		before := goleak.IgnoreCurrent()
+		m := connmgr.New(connmgr.WithSweepInterval(time.Second))
+		stuck := newBlocker()
+		_, err := m.Track(connmgr.Meta{Name: "expires", TTL: time.Second}, stuck)
+		require.NoError(t, err)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.EqualValues(t, 1, stuck.calls.Load(), "the background sweep should be stuck disconnecting the expired handle")
+
+		closed := make(chan error)
+		go func() { closed <- m.Close() }()
+		synctest.Wait()
+		select {
+		case <-closed:
+			t.Fatal("Close returned while the sweeper was still sweeping")
+		default:
+		}
+		close(stuck.release)
+		assert.NoError(t, <-closed, "Close should return once the sweep has finished")
+		assert.NoError(t, goleak.Find(before), "Close should leave no goroutine behind")
+	})
+}
