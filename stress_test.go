@@ -474,3 +474,55 @@ func TestCleanupRacingTracksIntoThePool(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseRacingTracks closes the manager while goroutines keep tracking
+// into it: each Track is either accepted, and then disconnected by the
+// Shutdown, or refused with ErrClosed and disconnected at once. Nothing
+// slips in behind the Shutdown.
+func TestCloseRacingTracks(t *testing.T) {
+	const trackers = 4
+	m := connmgr.New()
+	var (
+		wg               sync.WaitGroup
+		mu               sync.Mutex
+		accepted, closed []*counted
+	)
+	started := make(chan struct{}, trackers)
+	for w := range trackers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				h := &counted{}
+				_, err := m.Track(connmgr.Meta{Player: fmt.Sprint("p", w, "-", i%8), Service: "s"}, h)
+				if i == 100 {
+					started <- struct{}{}
+				}
+				mu.Lock()
+				if err == nil {
+					accepted = append(accepted, h)
+				} else {
+					closed = append(closed, h)
+				}
+				mu.Unlock()
+				if err != nil {
+					assert.ErrorIs(t, err, connmgr.ErrClosed, "Track should be refused only because the manager closed")
+					return
+				}
+			}
+		})
+	}
+	for range trackers {
+		<-started
+	}
+	require.NoError(t, m.Close())
+	wg.Wait()
+
+	require.Len(t, closed, trackers, "each tracker should stop at its first ErrClosed")
+	for i, h := range append(accepted, closed...) {
+		assert.EqualValues(t, 1, h.calls.Load(), "handle %d should be disconnected exactly once", i)
+	}
+	st := m.Stats()
+	assert.EqualValues(t, len(accepted), st.Tracked, "Stats.Tracked should count the accepted handles")
+	assert.Equal(t, st.Tracked, st.Disconnected, "Shutdown should have disconnected every accepted handle")
+	assert.EqualValues(t, trackers, st.Rejected, "Stats.Rejected should count the refused handles")
+	assert.NoError(t, m.Validate())
+}
