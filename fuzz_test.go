@@ -105,6 +105,25 @@ type fuzzOp struct {
 	dt     time.Duration // opAdvance
 }
 
+// String describes an operation for failure messages.
+func (op fuzzOp) String() string {
+	switch op.code {
+	case opTrack:
+		return fmt.Sprintf("Track via %d %+v fault=%d live=%v reenter=%v", op.via, op.meta, op.fault, op.live, op.reenter)
+	case opTrackNil:
+		return fmt.Sprintf("Track(%+v, nil)", op.meta)
+	case opDisconnect, opUntrack, opLookup, opSetConnected:
+		return fmt.Sprintf("%s pick %d", op.code, op.pick)
+	case opCleanup:
+		return fmt.Sprintf("Cleanup kind %d %q byName=%v", op.kind, op.name, op.byName)
+	case opSetOnline:
+		return fmt.Sprintf("SetOnline %q", op.name)
+	case opAdvance:
+		return fmt.Sprintf("Advance %v", op.dt)
+	}
+	return op.code.String()
+}
+
 // The alphabet of the fuzz language. A byte indexes a table modulo its
 // length; the tables repeat values so that the invalid ones are rarer.
 var (
