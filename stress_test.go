@@ -39,8 +39,8 @@ const stressMaxPerPlayer = 16
 func TestStress(t *testing.T) {
 	const (
 		workers = 8
-		rounds  = 4
-		ops     = 1000 // per worker per round
+		rounds  = 6
+		ops     = 700 // per worker per round
 	)
 	synctest.Test(t, func(t *testing.T) {
 		s := newStress(t)
@@ -51,7 +51,10 @@ func TestStress(t *testing.T) {
 				wg.Go(func() { s.work(rng, ops) })
 			}
 			wg.Wait()
-			time.Sleep(time.Second) // TTLs pass; the background sweeper runs
+			// Between rounds time moves on: the background sweeper (every
+			// 300ms) expires handles with a 500ms TTL, and those with a 1s TTL
+			// are left for the next round's Sweeps, which run concurrently.
+			time.Sleep(time.Second)
 		}
 
 		require.NoError(t, ignoreDisconnectErrors(s.m.Close()), "Close should return only disconnect errors")
@@ -193,9 +196,9 @@ func (s *stress) work(rng *rand.Rand, n int) {
 	var regs []registration
 	for range n {
 		// Out of 400: 160 Track, 40 Disconnect, 20 Untrack, 24 Lookup,
-		// 16 Cleanup, 1 CleanupAll, 12 Sweep, 3 presence flips, 24 Liveness
-		// flips, 20 Stats, 4 Validate, 24 CleanupOnDone, 24 ends of one,
-		// 28 Len.
+		// 16 Cleanup, 1 CleanupAll, 12 Sweep, 1 player going offline, 2
+		// coming back, 24 Liveness flips, 20 Stats, 4 Validate, 24
+		// CleanupOnDone, 24 ends of one, 28 Len.
 		switch k := rng.IntN(400); {
 		case k < 160:
 			s.track(s.newHandle(randomMeta(rng), randomFault(rng), rng.IntN(4) == 0, rng.IntN(8) == 0, randomPool(rng)))
@@ -229,9 +232,10 @@ func (s *stress) work(rng *rand.Rand, n int) {
 		case k < 273:
 			_, err := m.Sweep()
 			assert.NoError(t, ignoreDisconnectErrors(err), "Sweep should return only disconnect errors")
+		case k < 274:
+			s.offline[rng.IntN(len(s.offline))].Store(true)
 		case k < 276:
-			i := rng.IntN(len(s.offline))
-			s.offline[i].Store(!s.offline[i].Load())
+			s.offline[rng.IntN(len(s.offline))].Store(false)
 		case k < 300:
 			s.pick(rng).dead.Store(true)
 		case k < 320:
@@ -392,7 +396,7 @@ func randomMeta(rng *rand.Rand) connmgr.Meta {
 	case 0:
 		meta.TTL = 500 * time.Millisecond
 	case 1:
-		meta.TTL = 1500 * time.Millisecond
+		meta.TTL = time.Second
 	}
 	if rng.IntN(50) == 0 { // invalid: refused
 		meta.Tags = append(meta.Tags, "")
