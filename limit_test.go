@@ -57,7 +57,11 @@ func TestMaxPerPlayer(t *testing.T) {
 				do  func(id connmgr.ID)
 			}{
 				{"Disconnect", func(id connmgr.ID) { require.NoError(t, m.Disconnect(id)) }},
-				{"Untrack", func(id connmgr.ID) { _, ok := m.Untrack(id); require.True(t, ok) }},
+				{"Untrack", func(id connmgr.ID) {
+					h, ok := m.Untrack(id)
+					require.True(t, ok)
+					require.NoError(t, h.Disconnect(), "the caller owns an untracked handle")
+				}},
 			} {
 				_, err := m.TrackPlayer("p", "over", &counted{})
 				require.ErrorIs(t, err, connmgr.ErrLimit, "the pool should be full before %s", leave.how)

@@ -102,27 +102,40 @@ func newStress(t *testing.T) *stress {
 	return s
 }
 
-// stressHandle is a handle of the stress test.
+// stressHandle is what the stress test knows of one of its handles. It is
+// not itself a Handle: h is what gets tracked.
 type stressHandle struct {
-	counted
 	s       *stress
+	name    string
 	meta    connmgr.Meta
-	live    bool        // implements Liveness
+	fault   fault
+	live    bool        // h implements Liveness
 	dead    atomic.Bool // Connected reports !dead; once dead, it stays dead
 	reenter bool        // Disconnect calls back into the manager
 	other   connmgr.Pool
+	h       connmgr.Handle // a stressConn, or a stressLive when live
 
-	id        atomic.Uint64
-	refused   atomic.Bool // Track refused it
-	untracked atomic.Bool // Untrack handed it back
+	calls      atomic.Int32 // Disconnect calls
+	id         atomic.Uint64
+	refused    atomic.Bool    // Track refused it
+	handedBack connmgr.Handle // what Untrack handed back; written once, read after the workers stop
 }
 
-func (h *stressHandle) Disconnect() error {
-	if h.reenter {
-		h.callBack()
+// stressConn is the Handle of a stressHandle.
+type stressConn struct{ *stressHandle }
+
+func (c stressConn) Disconnect() error {
+	if c.reenter {
+		c.callBack()
 	}
-	return h.counted.Disconnect()
+	c.calls.Add(1)
+	return c.fault.do()
 }
+
+// stressLive is the Handle of a stressHandle that implements Liveness.
+type stressLive struct{ stressConn }
+
+func (l stressLive) Connected() bool { return !l.dead.Load() }
 
 // callBack calls back into the manager as a handle's Disconnect may.
 func (h *stressHandle) callBack() {
@@ -136,23 +149,13 @@ func (h *stressHandle) callBack() {
 	checkInvariant(s.t, m.Stats())
 }
 
-// stressLive is a stressHandle that implements Liveness.
-type stressLive struct{ *stressHandle }
-
-func (l stressLive) Connected() bool { return !l.dead.Load() }
-
-// handle is what was passed to Track.
-func (h *stressHandle) handle() connmgr.Handle {
-	if h.live {
-		return stressLive{h}
-	}
-	return h
-}
-
 // newHandle makes a handle to track with meta, named for its place in hs.
 func (s *stress) newHandle(meta connmgr.Meta, f fault, live, reenter bool, other connmgr.Pool) *stressHandle {
-	h := &stressHandle{s: s, meta: meta, live: live, reenter: reenter, other: other}
-	h.fault = f
+	h := &stressHandle{s: s, meta: meta, fault: f, live: live, reenter: reenter, other: other}
+	h.h = stressConn{h}
+	if live {
+		h.h = stressLive{stressConn{h}}
+	}
 	s.mu.Lock()
 	h.name = fmt.Sprintf("h%d", len(s.hs))
 	h.meta.Name = h.name
@@ -170,13 +173,13 @@ func (s *stress) track(h *stressHandle) {
 	)
 	switch {
 	case meta.Service == "" && len(meta.Tags) == 0 && meta.TTL == 0 && meta.Player != "":
-		id, err = s.m.TrackPlayer(meta.Player, meta.Name, h.handle())
+		id, err = s.m.TrackPlayer(meta.Player, meta.Name, h.h)
 	case meta.Player == "" && len(meta.Tags) == 0 && meta.TTL == 0 && meta.Service != "":
-		id, err = s.m.TrackService(meta.Service, meta.Name, h.handle())
+		id, err = s.m.TrackService(meta.Service, meta.Name, h.h)
 	case meta.Player == "" && meta.Service == "" && len(meta.Tags) == 1 && meta.TTL == 0:
-		id, err = s.m.TrackTag(meta.Tags[0], meta.Name, h.handle())
+		id, err = s.m.TrackTag(meta.Tags[0], meta.Name, h.h)
 	default:
-		id, err = s.m.Track(meta, h.handle())
+		id, err = s.m.Track(meta, h.h)
 	}
 	if err != nil {
 		h.refused.Store(true)
@@ -215,8 +218,8 @@ func (s *stress) work(rng *rand.Rand, n int) {
 		case k < 220:
 			h := s.pick(rng)
 			if got, ok := m.Untrack(connmgr.ID(h.id.Load())); ok {
-				assert.True(t, got == h.handle(), "Untrack should hand back the handle its ID names")
-				h.untracked.Store(true)
+				assert.True(t, got == h.h, "Untrack should hand back the handle its ID names")
+				h.handedBack = got // the test owns it now, and keeps it undisconnected to check the counts
 			}
 		case k < 244:
 			h := s.pick(rng)
@@ -307,7 +310,7 @@ func (s *stress) checkAccounts() {
 		case h.refused.Load():
 			want.Rejected++
 			assert.EqualValues(t, 1, calls, "refused %s should be disconnected once", h.name)
-		case h.untracked.Load():
+		case h.handedBack != nil:
 			want.Tracked++
 			want.Untracked++
 			assert.Zero(t, calls, "untracked %s should not be disconnected", h.name)
