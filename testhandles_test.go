@@ -47,7 +47,6 @@ func (f fault) do() error {
 // counted is a Handle that counts its Disconnect calls and then misbehaves
 // as its fault says. Its counter is atomic so that any goroutine may read it.
 type counted struct {
-	name  string
 	fault fault
 	calls atomic.Int32
 }
