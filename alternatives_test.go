@@ -207,9 +207,10 @@ func disconnectEach(hs []connmgr.Handle) error {
 
 // Shared inputs.
 
-// nop is the handle every benchmark tracks: a Func, which does not allocate,
-// so that what is measured is the tracking, not the handle.
-var nop = connmgr.Func(func() {})
+// benchHandle is the handle every benchmark and long test tracks: a Func,
+// which does not allocate, so that what is measured is the tracking, not
+// the handle.
+var benchHandle = connmgr.Func(func() {})
 
 // handleNames are the few names handles are tracked under; like a game
 // server's string literals, they are shared by all handles.
@@ -229,17 +230,16 @@ func playerMeta(players []string, i int) connmgr.Meta {
 	return connmgr.Meta{Name: handleNames[i%len(handleNames)], Player: players[i%len(players)]}
 }
 
-// liveHandle is a handle with a Connected method, for Sweep. Handles are
+// probeHandle is a handle with a Connected method, for Sweep. Handles are
 // kept in one slice so that making a million of them is one allocation.
-type liveHandle struct{ stale bool }
+type probeHandle struct{ stale bool }
 
-func (*liveHandle) Disconnect() error          { return nil }
-func (h *liveHandle) Connected() bool          { return !h.stale }
-func (h *liveHandle) asHandle() connmgr.Handle { return h }
+func (*probeHandle) Disconnect() error { return nil }
+func (h *probeHandle) Connected() bool { return !h.stale }
 
-// liveHandles returns n handles of which every 100th reports stale.
-func liveHandles(n int) []liveHandle {
-	hs := make([]liveHandle, n)
+// probeHandles returns n handles of which every 100th reports stale.
+func probeHandles(n int) []probeHandle {
+	hs := make([]probeHandle, n)
 	for i := range hs {
 		hs[i].stale = i%100 == 0
 	}

@@ -37,13 +37,12 @@ var (
 	sinkStats connmgr.Stats
 )
 
-// newResident returns a Manager holding the resident population, closed
-// when the benchmark ends.
+// newResident returns a Manager holding the resident population; the
+// caller closes it.
 func newResident(b *testing.B, players []string, n int) *connmgr.Manager {
 	m := connmgr.New()
-	b.Cleanup(func() { m.Close() })
 	for i := range n {
-		if _, err := m.Track(playerMeta(players, i), nop); err != nil {
+		if _, err := m.Track(playerMeta(players, i), benchHandle); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -53,7 +52,7 @@ func newResident(b *testing.B, players []string, n int) *connmgr.Manager {
 func newNaiveResident(players []string, n int) *naiveTracker {
 	t := newNaiveTracker()
 	for i := range n {
-		t.Track(playerMeta(players, i), nop)
+		t.Track(playerMeta(players, i), benchHandle)
 	}
 	return t
 }
@@ -69,7 +68,7 @@ func playerContexts(b *testing.B, n, handles int) []context.Context {
 		ctxs[i] = ctx
 	}
 	for i := range handles {
-		h := nop
+		h := benchHandle
 		context.AfterFunc(ctxs[i%n], func() { h.Disconnect() })
 	}
 	return ctxs
@@ -82,9 +81,10 @@ func BenchmarkTrackDisconnect(b *testing.B) {
 	players := numbered("p", residentPlayers)
 	b.Run("connmgr", func(b *testing.B) {
 		m := newResident(b, players, residentHandles)
+		defer m.Close()
 		i := 0
 		for b.Loop() {
-			id, _ := m.Track(playerMeta(players, i), nop)
+			id, _ := m.Track(playerMeta(players, i), benchHandle)
 			m.Disconnect(id)
 			i++
 		}
@@ -93,7 +93,7 @@ func BenchmarkTrackDisconnect(b *testing.B) {
 		t := newNaiveResident(players, residentHandles)
 		i := 0
 		for b.Loop() {
-			t.Disconnect(t.Track(playerMeta(players, i), nop))
+			t.Disconnect(t.Track(playerMeta(players, i), benchHandle))
 			i++
 		}
 	})
@@ -101,7 +101,7 @@ func BenchmarkTrackDisconnect(b *testing.B) {
 		ctxs := playerContexts(b, residentPlayers, residentHandles)
 		i := 0
 		for b.Loop() {
-			h := nop
+			h := benchHandle
 			stop := context.AfterFunc(ctxs[i%len(ctxs)], func() { h.Disconnect() })
 			if stop() {
 				h.Disconnect()
@@ -115,13 +115,13 @@ func BenchmarkTrackDisconnect(b *testing.B) {
 		for i := range residentHandles {
 			next++
 			meta := playerMeta(players, i)
-			m.Store(next, &naiveEntry{h: nop, name: meta.Name, player: meta.Player})
+			m.Store(next, &naiveEntry{h: benchHandle, name: meta.Name, player: meta.Player})
 		}
 		i := 0
 		for b.Loop() {
 			meta := playerMeta(players, i)
 			next++
-			m.Store(next, &naiveEntry{h: nop, name: meta.Name, player: meta.Player})
+			m.Store(next, &naiveEntry{h: benchHandle, name: meta.Name, player: meta.Player})
 			if e, ok := m.LoadAndDelete(next); ok {
 				e.(*naiveEntry).h.Disconnect()
 			}
@@ -179,11 +179,12 @@ func BenchmarkTrackDisconnectParallel(b *testing.B) {
 	}{{"serial", false}, {"parallel", true}} {
 		b.Run("connmgr/"+mode.name, func(b *testing.B) {
 			m := newResident(b, players, residentHandles)
+			defer m.Close()
 			b.ResetTimer()
 			runWorkers(b, mode.parallel, func(w, n int, next func() bool) {
 				own := ownPlayers(players, w, n)
 				for i := 0; next(); i++ {
-					id, _ := m.Track(playerMeta(own, i), nop)
+					id, _ := m.Track(playerMeta(own, i), benchHandle)
 					m.Disconnect(id)
 				}
 			})
@@ -194,7 +195,7 @@ func BenchmarkTrackDisconnectParallel(b *testing.B) {
 			runWorkers(b, mode.parallel, func(w, n int, next func() bool) {
 				own := ownPlayers(players, w, n)
 				for i := 0; next(); i++ {
-					t.Disconnect(t.Track(playerMeta(own, i), nop))
+					t.Disconnect(t.Track(playerMeta(own, i), benchHandle))
 				}
 			})
 		})
@@ -203,7 +204,7 @@ func BenchmarkTrackDisconnectParallel(b *testing.B) {
 			b.ResetTimer()
 			runWorkers(b, mode.parallel, func(w, n int, next func() bool) {
 				for i := w; next(); i += n {
-					h := nop
+					h := benchHandle
 					stop := context.AfterFunc(ctxs[i%len(ctxs)], func() { h.Disconnect() })
 					if stop() {
 						h.Disconnect()
@@ -225,7 +226,7 @@ func BenchmarkLookup(b *testing.B) {
 		defer m.Close()
 		ids := make([]connmgr.ID, residentHandles)
 		for i := range ids {
-			ids[i], _ = m.Track(playerMeta(players, i), nop)
+			ids[i], _ = m.Track(playerMeta(players, i), benchHandle)
 		}
 		i := 0
 		for b.Loop() {
@@ -245,7 +246,7 @@ func BenchmarkLookup(b *testing.B) {
 		var m sync.Map
 		for i := range residentHandles {
 			meta := playerMeta(players, i)
-			m.Store(uint64(i+1), &naiveEntry{h: nop, name: meta.Name, player: meta.Player})
+			m.Store(uint64(i+1), &naiveEntry{h: benchHandle, name: meta.Name, player: meta.Player})
 		}
 		i := 0
 		for b.Loop() {
@@ -260,7 +261,7 @@ func BenchmarkLookup(b *testing.B) {
 		m := make(map[uint64]*naiveEntry)
 		for i := range residentHandles {
 			meta := playerMeta(players, i)
-			m[uint64(i+1)] = &naiveEntry{h: nop, name: meta.Name, player: meta.Player}
+			m[uint64(i+1)] = &naiveEntry{h: benchHandle, name: meta.Name, player: meta.Player}
 		}
 		i := 0
 		for b.Loop() {
@@ -288,9 +289,10 @@ func BenchmarkCleanupPlayer(b *testing.B) {
 		}
 		b.Run("connmgr/handles="+strconv.Itoa(n), func(b *testing.B) {
 			m := newResident(b, players, residentHandles)
+			defer m.Close()
 			fill := func() {
 				for i := range batch * n {
-					m.Track(playerMeta(leaving[:batch], i), nop)
+					m.Track(playerMeta(leaving[:batch], i), benchHandle)
 				}
 			}
 			i := 0
@@ -309,7 +311,7 @@ func BenchmarkCleanupPlayer(b *testing.B) {
 			t := newNaiveResident(players, residentHandles)
 			fill := func() {
 				for i := range batch * n {
-					t.Track(playerMeta(leaving[:batch], i), nop)
+					t.Track(playerMeta(leaving[:batch], i), benchHandle)
 				}
 			}
 			i := 0
@@ -339,7 +341,7 @@ func BenchmarkCleanupPlayer(b *testing.B) {
 					ps[p].cancel = cancel
 					ps[p].done.Add(n)
 					for range n {
-						h, done := nop, &ps[p].done
+						h, done := benchHandle, &ps[p].done
 						context.AfterFunc(ctx, func() { h.Disconnect(); done.Done() })
 					}
 				}
@@ -372,7 +374,7 @@ func BenchmarkCleanupAll(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			for i := range handles {
-				m.Track(playerMeta(players, i), nop)
+				m.Track(playerMeta(players, i), benchHandle)
 			}
 			b.StartTimer()
 			m.CleanupAll()
@@ -383,7 +385,7 @@ func BenchmarkCleanupAll(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			for i := range handles {
-				t.Track(playerMeta(players, i), nop)
+				t.Track(playerMeta(players, i), benchHandle)
 			}
 			b.StartTimer()
 			t.CleanupAll()
@@ -408,7 +410,7 @@ func BenchmarkCleanupAll(b *testing.B) {
 			}
 			done.Add(handles)
 			for i := range handles {
-				h := nop
+				h := benchHandle
 				context.AfterFunc(ctxs[i%len(ctxs)], func() { h.Disconnect(); done.Done() })
 			}
 			b.StartTimer()
@@ -425,6 +427,7 @@ func BenchmarkStats(b *testing.B) {
 		players := numbered("p", n/10)
 		b.Run("connmgr/handles="+strconv.Itoa(n), func(b *testing.B) {
 			m := newResident(b, players, n)
+			defer m.Close()
 			for b.Loop() {
 				sinkStats = m.Stats()
 			}
@@ -444,7 +447,7 @@ func BenchmarkStats(b *testing.B) {
 func BenchmarkSweep(b *testing.B) {
 	const handles = 1_000_000
 	players := numbered("p", handles/10)
-	hs := liveHandles(handles)
+	hs := probeHandles(handles)
 	b.Run("connmgr", func(b *testing.B) {
 		m := connmgr.New()
 		defer m.Close()
@@ -500,6 +503,7 @@ func BenchmarkTrackMeta(b *testing.B) {
 	}
 	b.Run("connmgr", func(b *testing.B) {
 		m := newResident(b, players, residentHandles)
+		defer m.Close()
 		ids := make([]connmgr.ID, 0, batch)
 		for b.Loop() {
 			if len(ids) == batch {
@@ -510,7 +514,7 @@ func BenchmarkTrackMeta(b *testing.B) {
 				ids = ids[:0]
 				b.StartTimer()
 			}
-			id, _ := m.Track(metas[len(ids)], nop)
+			id, _ := m.Track(metas[len(ids)], benchHandle)
 			ids = append(ids, id)
 		}
 	})
@@ -526,7 +530,7 @@ func BenchmarkTrackMeta(b *testing.B) {
 				ids = ids[:0]
 				b.StartTimer()
 			}
-			ids = append(ids, t.Track(metas[len(ids)], nop))
+			ids = append(ids, t.Track(metas[len(ids)], benchHandle))
 		}
 	})
 	b.Run("afterfunc", func(b *testing.B) {
@@ -557,7 +561,7 @@ func BenchmarkTrackMeta(b *testing.B) {
 				b.StartTimer()
 			}
 			meta := &metas[len(stops)]
-			h, once := nop, new(sync.Once)
+			h, once := benchHandle, new(sync.Once)
 			f := func() { once.Do(func() { h.Disconnect() }) }
 			stops = append(stops, [4]func() bool{
 				context.AfterFunc(playerCtxs[len(stops)%len(playerCtxs)], f),

@@ -152,7 +152,6 @@ func (m *Manager) detachAll(bound uint64, why reason) []detached {
 			s.mu.Lock()
 			end := s.slots.Bound()
 			if from >= end {
-				s.slots.Trim() // give back the spare page Free keeps
 				s.mu.Unlock()
 				break
 			}

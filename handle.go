@@ -43,6 +43,7 @@ func Func(f func()) Handle {
 // allocate.
 type funcHandle func()
 
+// Disconnect calls f.
 func (f funcHandle) Disconnect() error {
 	f()
 	return nil
@@ -60,6 +61,7 @@ func Closer(c io.Closer) Handle {
 
 type closer struct{ c io.Closer }
 
+// Disconnect closes c.
 func (c closer) Disconnect() error { return c.c.Close() }
 
 // Timer returns a Handle whose Disconnect stops t. Timer(nil) returns nil.
@@ -72,6 +74,7 @@ func Timer(t *time.Timer) Handle {
 
 type timer struct{ t *time.Timer }
 
+// Disconnect stops the timer.
 func (t timer) Disconnect() error {
 	t.t.Stop()
 	return nil
@@ -87,6 +90,7 @@ func Ticker(t *time.Ticker) Handle {
 
 type ticker struct{ t *time.Ticker }
 
+// Disconnect stops the ticker.
 func (t ticker) Disconnect() error {
 	t.t.Stop()
 	return nil

@@ -83,7 +83,7 @@ func TestTrackLatencyDuringWalks(t *testing.T) {
 	}
 	handles := latencySize()
 	players := numbered("p", handles/10)
-	hs := liveHandles(handles)
+	hs := probeHandles(handles)
 	probe := connmgr.Meta{Name: "latency probe", Player: "prober"}
 
 	// walkWith fills a manager, then runs walk on it while the probe
@@ -101,7 +101,7 @@ func TestTrackLatencyDuringWalks(t *testing.T) {
 		heapAfterGC() // start the walk with no garbage to collect
 		took := time.Now()
 		longest, tracks := trackWaits(t, func() uint64 {
-			id, err := target.Track(probe, nop)
+			id, err := target.Track(probe, benchHandle)
 			if err != nil {
 				panic(err)
 			}
@@ -156,7 +156,7 @@ func TestTrackLatencyDuringWalks(t *testing.T) {
 			naive.Track(playerMeta(players, i), &hs[i])
 		}
 		heapAfterGC()
-		longest, tracks := trackWaits(t, func() uint64 { return naive.Track(probe, nop) },
+		longest, tracks := trackWaits(t, func() uint64 { return naive.Track(probe, benchHandle) },
 			func(id uint64) { naive.Disconnect(id) }, func() { naive.Sweep() })
 		t.Logf("naive Sweep of %d handles: longest of %d Tracks meanwhile: %v", handles, tracks, longest)
 	})

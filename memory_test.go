@@ -46,7 +46,7 @@ func TestMemoryPerHandle(t *testing.T) {
 	before := heapAfterGC()
 	m := connmgr.New()
 	for i := range handles {
-		_, err := m.Track(playerMeta(players, i), nop)
+		_, err := m.Track(playerMeta(players, i), benchHandle)
 		require.NoError(t, err)
 	}
 	tracked := heapAfterGC()
@@ -64,7 +64,7 @@ func TestMemoryPerHandle(t *testing.T) {
 	before = heapAfterGC()
 	naive := newNaiveTracker()
 	for i := range handles {
-		naive.Track(playerMeta(players, i), nop)
+		naive.Track(playerMeta(players, i), benchHandle)
 	}
 	naivePerHandle := float64(int64(heapAfterGC())-int64(before)) / float64(handles)
 	naive.CleanupAll()
@@ -125,9 +125,9 @@ func TestChurnSoak(t *testing.T) {
 		}
 		track(connmgr.Meta{Name: "session loop"}, connmgr.Func(func() { close(stop) }))
 		track(connmgr.Meta{Name: "Heartbeat"}, connmgr.Timer(time.NewTimer(time.Hour)))
-		track(connmgr.Meta{Name: "event:ZoneChat", Service: "chat", Tags: []string{zones[j%len(zones)]}}, nop)
+		track(connmgr.Meta{Name: "event:ZoneChat", Service: "chat", Tags: []string{zones[j%len(zones)]}}, benchHandle)
 		for k := range 17 {
-			track(connmgr.Meta{Name: handleNames[k%len(handleNames)]}, nop)
+			track(connmgr.Meta{Name: handleNames[k%len(handleNames)]}, benchHandle)
 		}
 		return p
 	}

@@ -129,11 +129,13 @@ func (t *Table[T]) At(slot uint32) *T {
 }
 
 // Free zeroes the value of a live slot and makes the slot free. A page left
-// with no live slot is released, unless no other page has a free slot: then
-// the next Alloc would make a page again at once, and a value coming and
-// going at that boundary (in the extreme, one value in an otherwise empty
-// table) would allocate and release a whole page every time. That one
-// spare page stays until Trim or until another page has room.
+// with no live slot is released, with one exception: while the table holds
+// other values and no other page has a free slot, the emptied page stays,
+// because the very next Alloc would have to make a page again. Without
+// that, a value coming and going at a page boundary would allocate and
+// release a whole page every time. There is at most one such spare page at
+// a time (a spare has room, so no other page is kept while it exists), and
+// it goes when the table empties: an empty table holds no pages.
 func (t *Table[T]) Free(slot uint32) {
 	pi, off := slot>>pageBits, slot&pageMask
 	p := t.pages[pi]
@@ -142,6 +144,10 @@ func (t *Table[T]) Free(slot uint32) {
 	p.gens[off]++
 	p.live--
 	t.live--
+	if t.live == 0 {
+		t.releaseEmpty()
+		return
+	}
 	if p.live == 0 && t.otherRoom(pi) {
 		t.releasePage(pi)
 		return
@@ -156,8 +162,8 @@ func (t *Table[T]) Free(slot uint32) {
 	}
 }
 
-// Trim releases every page that holds no live value.
-func (t *Table[T]) Trim() {
+// releaseEmpty releases every page that holds no live value.
+func (t *Table[T]) releaseEmpty() {
 	for pi, p := range t.pages {
 		if p != nil && p.live == 0 {
 			t.releasePage(uint32(pi))
