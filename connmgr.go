@@ -39,6 +39,7 @@ type Manager struct {
 
 	reg  registry      // service and tag pools across shards
 	regs registrations // CleanupOnDone registrations
+	keys keyIndex      // keyed handles
 
 	stopSweep chan struct{}  // closed by Shutdown to stop the sweeper
 	sweeper   sync.WaitGroup // the background sweeper, if any
@@ -59,9 +60,10 @@ func New(opts ...Option) *Manager {
 		stopSweep: make(chan struct{}),
 	}
 	m.down.done = make(chan struct{})
+	m.keys.init(n, m.seed)
 	for i := range m.shards {
 		s := &m.shards[i]
-		s.index, s.bits, s.reg = uint64(i), m.bits, &m.reg
+		s.index, s.bits, s.reg, s.keys = uint64(i), m.bits, &m.reg, &m.keys
 		// The low 32 bits of an ID hold the slot and the shard number.
 		s.slots = slots.New[entry](uint32(1) << (32 - m.bits))
 	}
@@ -92,32 +94,46 @@ func shardCount(procs int) int {
 // refusals it disconnects h before returning, so a refused handle never
 // leaks, and joins any error of that Disconnect to the refusal. A refused
 // Track returns ID 0.
+//
+// With a non-empty Meta.Key, Track replaces the handle holding that key, if
+// any: it detaches the old holder (from then on no method finds it), tracks
+// h under the key, then disconnects the old holder before returning and
+// hands any error of that Disconnect to the error handler. A refused Track
+// leaves the old holder alone.
 func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	if h == nil {
 		return 0, ErrNilHandle
 	}
-	if err := meta.check(); err != nil {
+	id, old, err := m.track(&meta, h)
+	if err != nil {
 		return 0, m.refuse(&meta, h, err)
 	}
-	x := newExtra(&meta)
-	s := m.home(&meta)
+	if old != nil {
+		m.replaced(old)
+	}
+	return id, nil
+}
+
+// track accepts h, or says why it refuses without disconnecting it, so that
+// Track and Go can each handle a refusal their own way. For a keyed handle
+// it returns the detached previous holder of the key, if any, for the
+// caller to disconnect once h is running.
+func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
+	if err := meta.check(); err != nil {
+		return 0, nil, err
+	}
+	x := newExtra(meta, m.cfg.callers)
+	if meta.Key != "" {
+		return m.trackKeyed(meta, h, x)
+	}
+	s := m.home(meta)
 	created := m.now()
 
 	s.mu.Lock()
-	if m.closed.Load() {
+	slot, gen, e, err := m.admitLocked(s, meta.Player, nil)
+	if err != nil {
 		s.mu.Unlock()
-		return 0, m.refuse(&meta, h, ErrClosed)
-	}
-	if limit := m.cfg.maxPerPlayer; limit > 0 && meta.Player != "" {
-		if p := s.partLocked(Player(meta.Player), false); p != nil && p.n >= limit {
-			s.mu.Unlock()
-			return 0, m.refuse(&meta, h, fmt.Errorf("%w: player %q already has %d handles", ErrLimit, meta.Player, limit))
-		}
-	}
-	slot, gen, e, ok := s.slots.Alloc()
-	if !ok {
-		s.mu.Unlock()
-		return 0, m.refuse(&meta, h, fmt.Errorf("%w: the manager holds as many handles as its IDs can name", ErrLimit))
+		return 0, nil, err
 	}
 	// The sequence number is taken under the shard lock so that each shard's
 	// lists are in sequence order.
@@ -125,7 +141,32 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	s.insertLocked(slot, e, meta.Player)
 	id := s.id(slot, gen)
 	s.mu.Unlock()
-	return id, nil
+	return id, nil, nil
+}
+
+// admitLocked checks that s may take one more handle of player and takes a
+// slot for it. leaving is the player pool of a handle that leaves in the
+// same lock hold (a replaced key holder), which the limit does not count.
+func (m *Manager) admitLocked(s *shard, player string, leaving *pool) (slot, gen uint32, e *entry, err error) {
+	if m.closed.Load() {
+		return 0, 0, nil, ErrClosed
+	}
+	if limit := m.cfg.maxPerPlayer; limit > 0 && player != "" {
+		if p := s.partLocked(Player(player), false); p != nil {
+			n := p.n
+			if p == leaving {
+				n--
+			}
+			if n >= limit {
+				return 0, 0, nil, fmt.Errorf("%w: player %q already has %d handles", ErrLimit, player, limit)
+			}
+		}
+	}
+	slot, gen, e, ok := s.slots.Alloc()
+	if !ok {
+		return 0, 0, nil, fmt.Errorf("%w: the manager holds as many handles as its IDs can name", ErrLimit)
+	}
+	return slot, gen, e, nil
 }
 
 // TrackPlayer tracks h in the pool of player, named name.
@@ -149,17 +190,14 @@ func (m *Manager) TrackTag(tag, name string, h Handle) (ID, error) {
 func (m *Manager) Lookup(id ID) (Info, bool) {
 	s, slot, gen := m.locate(id)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	e := s.slots.Get(slot, gen)
 	if e == nil {
+		s.mu.Unlock()
 		return Info{}, false
 	}
-	info := Info{ID: id, Meta: Meta{Name: e.name}, Created: m.created(e.created)}
-	if e.player != nil {
-		info.Player = e.player.key.name
-	}
-	e.x.fill(&info.Meta)
-	return info, true
+	v := s.viewLocked(id, e)
+	s.mu.Unlock()
+	return m.info(&v), true
 }
 
 // Disconnect removes the handle id names from the manager and disconnects
@@ -280,8 +318,40 @@ func (m *Manager) call(h Handle) error {
 
 // detachedInfo describes a detached handle.
 func (m *Manager) detachedInfo(d *detached) Info {
-	info := Info{ID: d.id, Meta: Meta{Name: d.name, Player: d.player}, Created: m.created(d.created)}
-	d.x.fill(&info.Meta)
+	return m.info(&view{id: d.id, seq: d.seq, created: d.created, name: d.name, player: d.player, x: d.x})
+}
+
+// view is what an Info is made of, copied from an entry under its shard's
+// lock so that the Info can be built, and its Caller resolved, with no
+// lock held: everything it points to is immutable.
+type view struct {
+	id      ID
+	seq     uint64
+	created int64
+	name    string
+	player  string
+	x       *extra
+}
+
+// viewLocked copies what an Info needs from the live entry e named id.
+func (s *shard) viewLocked(id ID, e *entry) view {
+	v := view{id: id, seq: e.seq, created: e.created, name: e.name, x: e.x}
+	if e.player != nil {
+		v.player = e.player.key.name
+	}
+	return v
+}
+
+// info builds the Info of a view. Call it with no lock held: it may resolve
+// the caller's frames.
+func (m *Manager) info(v *view) Info {
+	info := Info{ID: v.id, Meta: Meta{Name: v.name, Player: v.player}, Created: m.created(v.created)}
+	if x := v.x; x != nil {
+		x.fill(&info.Meta)
+		if x.more != nil {
+			info.Caller = callerOf(&x.more.pcs)
+		}
+	}
 	return info
 }
 

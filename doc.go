@@ -44,7 +44,7 @@
 //   - IDs are never reused for a different handle, and an unknown or stale
 //     ID is reported as [ErrNotFound], never a panic.
 //   - Whenever no call is in flight,
-//     Stats.Tracked == Active + Disconnected + Untracked + Stale.
+//     Stats.Tracked == Active + Disconnected + Untracked + Stale + Exited.
 //
 // # Performance
 //
