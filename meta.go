@@ -106,7 +106,7 @@ type extra struct {
 // more is the part of extra that only keyed handles and managers made with
 // WithCallers need.
 type more struct {
-	key string              // Meta.Key; "" = none
+	key string               // Meta.Key; "" = none
 	pcs [callerDepth]uintptr // return PCs from inside Track outwards; 0 after the last
 }
 
