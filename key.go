@@ -66,6 +66,18 @@ func (ki *keyIndex) holder(key string) ID {
 	return id
 }
 
+// held counts the keys in the index, one O(1) lock hold per part.
+func (ki *keyIndex) held() int {
+	n := 0
+	for i := range ki.parts {
+		kp := &ki.parts[i]
+		kp.mu.Lock()
+		n += kp.ids.Len()
+		kp.mu.Unlock()
+	}
+	return n
+}
+
 // release frees key if id still holds it. A replaced holder no longer
 // does, so its removal leaves the key to its successor: removal by
 // identity, never by key alone. The caller holds the shard lock of id.

@@ -81,13 +81,7 @@ func (m *Manager) problems() []string {
 // keyed entries (each of which checkEntryLocked found named by its key).
 // The caller holds every shard lock.
 func (m *Manager) checkKeyCount(c *checker, keyed int) {
-	held := 0
-	for i := range m.keys.parts {
-		kp := &m.keys.parts[i]
-		kp.mu.Lock()
-		held += kp.ids.Len()
-		kp.mu.Unlock()
-	}
+	held := m.keys.held()
 	if held != keyed {
 		c.addf("key index holds %d keys, %d handles have one", held, keyed)
 	}
