@@ -73,9 +73,9 @@ func (m *Manager) Health(n int) Health {
 	}
 }
 
-// testHookHold, when set by a test, is told how long each of Health's lock
-// holds lasted.
-var testHookHold func(time.Duration)
+// testHookHold, when set by a test, is told how many slots each of
+// Health's chunked lock holds covered and how long it lasted.
+var testHookHold func(slots int, held time.Duration)
 
 // healthWalk is the state of one Health call.
 type healthWalk struct {
@@ -117,7 +117,7 @@ func (w *healthWalk) walkShard(s *shard) {
 		}
 		s.mu.Unlock()
 		if testHookHold != nil {
-			testHookHold(time.Since(start))
+			testHookHold(int(min(end, from+chunk)-min(end, from)), time.Since(start))
 		}
 		if from >= end {
 			return
