@@ -83,7 +83,9 @@ func TestGoDisconnectByAnyPathCancelsAndWaitsForFn(t *testing.T) {
 		}},
 		{name: "Sweep of an offline player's handle", opts: []connmgr.Option{connmgr.WithPresence(func(string) bool { return false })},
 			run: func(t *testing.T, m *connmgr.Manager, _ connmgr.ID) { cleaned(t, 1)(m.Sweep()) }},
-		{name: "Shutdown", run: func(t *testing.T, m *connmgr.Manager, _ connmgr.ID) { require.NoError(t, m.Shutdown(context.Background())) }},
+		{name: "Shutdown", run: func(t *testing.T, m *connmgr.Manager, _ connmgr.ID) {
+			require.NoError(t, m.Shutdown(context.Background()))
+		}},
 		{name: "a Track that replaces its key", run: func(t *testing.T, m *connmgr.Manager, _ connmgr.ID) {
 			_, err := m.Track(connmgr.Meta{Name: "next", Key: "k"}, nop{})
 			require.NoError(t, err)
