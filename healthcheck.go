@@ -22,10 +22,15 @@ package connmgr
 //     than risk reporting a difference that is only a change.
 
 // crossCheck gathers the totals during Health's walk and compares them.
+// Under a shard's lock it only appends to reused slices, so that no map
+// grows and nothing is allocated (which could make the lock holder assist
+// the garbage collector) while the lock is held; absorb then counts with
+// no lock held.
 type crossCheck struct {
-	shards []shardSeen
-	parts  map[*pool]*partSeen
-	keyed  int // live handles with a key
+	shards  []shardSeen
+	parts   map[*pool]partSeen
+	keyed   int          // live handles with a key
+	members []membership // the current chunk's pool memberships
 
 	// read before the walk ends, compared only if it saw one state
 	reg      map[Pool]regSeen
@@ -39,6 +44,14 @@ type crossCheck struct {
 type shardSeen struct {
 	live, inPlayers, extraBytes, parts [2]int // [0] the shard's count, [1] found
 	kinds                              [tagKind + 1][2]int
+}
+
+// membership is one handle's membership of a pool part, with the part's
+// count at the time, copied under the shard's lock.
+type membership struct {
+	p     *pool // its key and total never change, so they can be read later
+	n     int
+	shard int
 }
 
 // partSeen is one pool part: its count when first seen, and the members
@@ -61,9 +74,11 @@ type regSeen struct {
 	walkedTotals *poolTotal
 }
 
-func (cc *crossCheck) init(shards int) {
+// init prepares for shards shards and about pools pool parts.
+func (cc *crossCheck) init(shards, pools int) {
 	cc.shards = make([]shardSeen, shards)
-	cc.parts = make(map[*pool]*partSeen)
+	cc.parts = make(map[*pool]partSeen, pools)
+	cc.members = make([]membership, 0, 4*healthChunk)
 }
 
 // shardLocked records the shard's own counts.
@@ -79,15 +94,15 @@ func (cc *crossCheck) shardLocked(s *shard) {
 func (cc *crossCheck) entryLocked(s *shard, e *entry) {
 	ss := &cc.shards[s.index]
 	ss.live[1]++
-	if e.player != nil {
+	if p := e.player; p != nil {
 		ss.inPlayers[1]++
-		cc.member(s, e.player)
+		cc.members = append(cc.members, membership{p: p, n: p.n, shard: int(s.index)})
 	}
 	if x := e.x; x != nil {
 		ss.extraBytes[1] += x.size()
 		for i := range x.links {
 			if p := x.links[i].pool; p != nil {
-				cc.member(s, p)
+				cc.members = append(cc.members, membership{p: p, n: p.n, shard: int(s.index)})
 			}
 		}
 		if x.key() != "" {
@@ -96,15 +111,19 @@ func (cc *crossCheck) entryLocked(s *shard, e *entry) {
 	}
 }
 
-// member counts one member of the part p of s.
-func (cc *crossCheck) member(s *shard, p *pool) {
-	ps := cc.parts[p]
-	if ps == nil {
-		ps = &partSeen{shard: int(s.index), n: p.n, total: p.total}
-		cc.parts[p] = ps
-		cc.shards[s.index].kinds[p.key.kind][1]++
+// absorb counts the memberships of the last chunk, with no lock held.
+func (cc *crossCheck) absorb() {
+	for _, mb := range cc.members {
+		ps, ok := cc.parts[mb.p]
+		if !ok {
+			ps = partSeen{shard: mb.shard, n: mb.n, total: mb.p.total}
+			cc.shards[mb.shard].kinds[mb.p.key.kind][1]++
+		}
+		ps.seen++
+		cc.parts[mb.p] = ps
 	}
-	ps.seen++
+	clear(cc.members) // drop the pool pointers
+	cc.members = cc.members[:0]
 }
 
 // readIndexes reads the registry entries of the service and tag pools the
