@@ -94,12 +94,15 @@ func TestUntrackHandsTheHandleBack(t *testing.T) {
 	assert.Equal(t, "a", h.(*spy).name, "Untrack returns the tracked handle")
 	assert.Equal(t, 0, j.Count("a"), "Untrack does not disconnect")
 	assert.ErrorIs(t, m.Disconnect(id), connmgr.ErrNotFound, "an untracked ID is unknown")
-	_, ok = m.Untrack(id)
+	again, ok := m.Untrack(id)
 	assert.False(t, ok, "a second Untrack finds nothing")
+	assert.Nil(t, again)
 
 	require.NoError(t, m.Close())
 	assert.Equal(t, 0, j.Count("a"), "Close does not disconnect what was handed back")
 	assert.Equal(t, uint64(1), m.Stats().Untracked)
+	require.NoError(t, h.Disconnect(), "the caller owns the handle now")
+	assert.Equal(t, 1, j.Count("a"))
 }
 
 func TestUnknownIDsAreReportedNotPanicked(t *testing.T) {
@@ -116,8 +119,9 @@ func TestUnknownIDsAreReportedNotPanicked(t *testing.T) {
 	} {
 		t.Run(name+" is not found", func(t *testing.T) {
 			assert.ErrorIs(t, m.Disconnect(id), connmgr.ErrNotFound)
-			_, ok := m.Untrack(id)
+			h, ok := m.Untrack(id)
 			assert.False(t, ok)
+			assert.Nil(t, h)
 			_, ok = m.Lookup(id)
 			assert.False(t, ok)
 		})

@@ -1,0 +1,3 @@
+module github.com/connmgr/connmgr
+
+go 1.25

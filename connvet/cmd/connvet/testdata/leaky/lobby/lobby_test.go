@@ -1,0 +1,8 @@
+package lobby
+
+import "testing"
+
+func TestOpen(t *testing.T) {
+	var l Lobby
+	l.Open()
+}
