@@ -8,6 +8,8 @@ import (
 )
 
 func TestCallersAreRecordedAsPCsAndResolvedOnRead(t *testing.T) {
+	callerCache.Clear() // the cache is process-wide: start from nothing
+	callerCacheLen.Store(0)
 	m := New(WithCallers(true))
 	defer m.Close()
 	id, err := m.TrackPlayer("p", "x", Func(func() {}))

@@ -1,9 +1,10 @@
 package connmgr
 
 import (
-	"container/heap"
 	"slices"
 	"time"
+
+	"github.com/connmgr/connmgr/internal/heapq"
 )
 
 // Health is a report for finding leaks: which pools and which kinds of
@@ -64,6 +65,7 @@ func (m *Manager) Health(n int) Health {
 		services: make(map[string]int, st.ServicePools),
 		names:    map[string]int{},
 		buf:      make([]view, 0, healthChunk),
+		oldest:   heapq.New(min(n, st.Active), func(a, b view) bool { return older(&b, &a) }),
 	}
 	w.cross.init(len(m.shards), st.PlayerPools+st.ServicePools+st.TagPools)
 	for i := range m.shards {
@@ -91,10 +93,10 @@ var testHookHold func(slots int, held time.Duration)
 type healthWalk struct {
 	m        *Manager
 	n        int
-	players  map[string]int // handles per player pool
-	services map[string]int // handles per service pool
-	names    map[string]int // handles per non-empty Meta.Name
-	oldest   byAge          // the n oldest seen so far, as a max-heap
+	players  map[string]int    // handles per player pool
+	services map[string]int    // handles per service pool
+	names    map[string]int    // handles per non-empty Meta.Name
+	oldest   *heapq.Heap[view] // the n oldest seen so far, the newest of them on top
 	buf      []view
 	c        checker
 	cross    crossCheck
@@ -155,17 +157,16 @@ func (w *healthWalk) count(v *view) {
 	if v.name != "" {
 		w.names[v.name]++
 	}
-	if len(w.oldest) < w.n {
-		heap.Push(&w.oldest, *v)
-	} else if older(v, &w.oldest[0]) {
-		w.oldest[0] = *v
-		heap.Fix(&w.oldest, 0)
+	if w.oldest.Len() < w.n {
+		w.oldest.Push(*v)
+	} else if top := w.oldest.Top(); older(v, &top) {
+		w.oldest.ReplaceTop(*v)
 	}
 }
 
 // oldestInfos returns the oldest handles found, oldest first.
 func (w *healthWalk) oldestInfos() []Info {
-	vs := []view(w.oldest)
+	vs := w.oldest.Drain()
 	slices.SortFunc(vs, func(a, b view) int {
 		if older(&a, &b) {
 			return -1
@@ -185,21 +186,6 @@ func older(a, b *view) bool {
 		return a.created < b.created
 	}
 	return a.id < b.id
-}
-
-// byAge is a max-heap of views, the newest on top, so that the oldest n
-// stay in it.
-type byAge []view
-
-func (h byAge) Len() int           { return len(h) }
-func (h byAge) Less(i, j int) bool { return older(&h[j], &h[i]) }
-func (h byAge) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *byAge) Push(x any)        { *h = append(*h, x.(view)) }
-func (h *byAge) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 // topPools returns the n pools with the most handles, most first, ties by
@@ -222,23 +208,24 @@ func topNames(counts map[string]int, n int) []NameCount {
 // ascending. It keeps the best n in a heap, so a million players cost a
 // pass, not a sort.
 func topCounts(counts map[string]int, n int) []NameCount {
-	h := make(worstFirst, 0, min(n, len(counts)))
+	// The lowest-ranked of the best n so far is on top, to be replaced.
+	h := heapq.New(min(n, len(counts)), func(a, b NameCount) bool { return before(b, a) })
 	for name, c := range counts {
 		nc := NameCount{Name: name, Count: c}
-		if len(h) < n {
-			heap.Push(&h, nc)
-		} else if before(nc, h[0]) {
-			h[0] = nc
-			heap.Fix(&h, 0)
+		if h.Len() < n {
+			h.Push(nc)
+		} else if before(nc, h.Top()) {
+			h.ReplaceTop(nc)
 		}
 	}
-	slices.SortFunc(h, func(a, b NameCount) int {
+	top := h.Drain()
+	slices.SortFunc(top, func(a, b NameCount) int {
 		if before(a, b) {
 			return -1
 		}
 		return 1
 	})
-	return h
+	return top
 }
 
 // before reports whether a ranks above b: a larger count, or the same
@@ -248,20 +235,6 @@ func before(a, b NameCount) bool {
 		return a.Count > b.Count
 	}
 	return a.Name < b.Name
-}
-
-// worstFirst is a heap of counts with the lowest-ranked on top.
-type worstFirst []NameCount
-
-func (h worstFirst) Len() int           { return len(h) }
-func (h worstFirst) Less(i, j int) bool { return before(h[j], h[i]) }
-func (h worstFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *worstFirst) Push(x any)        { *h = append(*h, x.(NameCount)) }
-func (h *worstFirst) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 // versions returns each shard's version, one O(1) lock hold per shard.

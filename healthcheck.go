@@ -42,8 +42,8 @@ type crossCheck struct {
 
 // shardSeen is one shard's own counts, and what the walk found there.
 type shardSeen struct {
-	live, inPlayers, extraBytes, parts [2]int // [0] the shard's count, [1] found
-	kinds                              [tagKind + 1][2]int
+	live, inPlayers, extraBytes [2]int // [0] the shard's count, [1] found
+	kinds                       [tagKind + 1][2]int
 }
 
 // membership is one handle's membership of a pool part, with the part's

@@ -2,9 +2,10 @@ package connmgr
 
 import (
 	"cmp"
-	"container/heap"
 	"iter"
 	"slices"
+
+	"github.com/connmgr/connmgr/internal/heapq"
 )
 
 // Handles returns an iterator over the live handles of p, newest first.
@@ -62,40 +63,25 @@ type stream struct {
 	mem []view // the chunk's memory, reused for the next chunk
 }
 
-// streams is a max-heap of streams by the sequence number of their next
-// handle.
-type streams []*stream
-
-func (h streams) Len() int           { return len(h) }
-func (h streams) Less(i, j int) bool { return h[i].buf[0].seq > h[j].buf[0].seq }
-func (h streams) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *streams) Push(x any)        { *h = append(*h, x.(*stream)) }
-func (h *streams) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// merge yields the handles of srcs newest first. Chunks are fetched under
-// their shard's lock inside next; yield runs with no lock held.
+// merge yields the handles of srcs newest first, keeping the streams in a
+// heap by the sequence number of their next handle. Chunks are fetched
+// under their shard's lock inside next; yield runs with no lock held.
 func (m *Manager) merge(srcs []source, yield func(Info) bool) {
-	h := make(streams, 0, len(srcs))
+	h := heapq.New(len(srcs), func(a, b *stream) bool { return a.buf[0].seq > b.buf[0].seq })
 	for _, src := range srcs {
 		st := &stream{src: src}
 		if st.refill() {
-			h = append(h, st)
+			h.Push(st)
 		}
 	}
-	heap.Init(&h)
-	for len(h) > 0 {
-		st := h[0]
+	for h.Len() > 0 {
+		st := h.Top()
 		v := st.buf[0]
 		st.buf = st.buf[1:]
 		if len(st.buf) == 0 && !st.refill() {
-			heap.Pop(&h)
+			h.Pop()
 		} else {
-			heap.Fix(&h, 0)
+			h.Fix()
 		}
 		if !yield(m.info(&v)) {
 			return
