@@ -25,8 +25,8 @@ func WithCallers(on bool) Option {
 }
 
 // callerDepth is how many return PCs are recorded, counted from the caller
-// of recordCallers: newExtra, track, Track or Go, a TrackPlayer-style
-// wrapper, then the user's frame, and one to spare. The frames of package
+// of recordCallers: newExtraMore, track, trackMore, Track or Go, a
+// TrackPlayer-style wrapper, then the user's frame. The frames of package
 // connmgr among them are skipped when the text is made, so neither their
 // number nor whether the compiler inlined them matters when recording.
 const callerDepth = 6

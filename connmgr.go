@@ -104,9 +104,49 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	if h == nil {
 		return 0, ErrNilHandle
 	}
-	id, old, err := m.track(&meta, h)
-	if err != nil {
+	if err := meta.check(); err != nil {
 		return 0, m.refuse(&meta, h, err)
+	}
+	if meta.Key != "" || m.cfg.callers {
+		return m.trackMore(&meta, h)
+	}
+	// The common case, written out rather than shared with track: a call
+	// and its result checks would cost every Track.
+	x := newExtra(&meta)
+	s := m.home(&meta)
+	created := m.now()
+
+	s.mu.Lock()
+	if m.closed.Load() {
+		s.mu.Unlock()
+		return 0, m.refuse(&meta, h, ErrClosed)
+	}
+	if limit := m.cfg.maxPerPlayer; limit > 0 && meta.Player != "" {
+		if p := s.partLocked(Player(meta.Player), false); p != nil && p.n >= limit {
+			s.mu.Unlock()
+			return 0, m.refuse(&meta, h, fmt.Errorf("%w: player %q already has %d handles", ErrLimit, meta.Player, limit))
+		}
+	}
+	slot, gen, e, ok := s.slots.Alloc()
+	if !ok {
+		s.mu.Unlock()
+		return 0, m.refuse(&meta, h, fmt.Errorf("%w: the manager holds as many handles as its IDs can name", ErrLimit))
+	}
+	// The sequence number is taken under the shard lock so that each shard's
+	// lists are in sequence order.
+	*e = entry{h: h, name: meta.Name, x: x, seq: m.seq.Add(1), created: created}
+	s.insertLocked(slot, e, meta.Player)
+	id := s.id(slot, gen)
+	s.mu.Unlock()
+	return id, nil
+}
+
+// trackMore is Track for a handle with a Key or with its callers to
+// record: it disconnects a refused h, and the holder h replaces.
+func (m *Manager) trackMore(meta *Meta, h Handle) (ID, error) {
+	id, old, err := m.track(meta, h)
+	if err != nil {
+		return 0, m.refuse(meta, h, err)
 	}
 	if old != nil {
 		m.replaced(old)
@@ -114,15 +154,20 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	return id, nil
 }
 
-// track accepts h, or says why it refuses without disconnecting it, so that
-// Track and Go can each handle a refusal their own way. For a keyed handle
+// track is what Track does, except that it says why it refuses h without
+// disconnecting it, so that Go can refuse its own way. For a keyed handle
 // it returns the detached previous holder of the key, if any, for the
-// caller to disconnect once h is running.
+// caller to disconnect once h is in place (for Go, once fn is running).
 func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 	if err := meta.check(); err != nil {
 		return 0, nil, err
 	}
-	x := newExtra(meta, m.cfg.callers)
+	var x *extra
+	if meta.Key != "" || m.cfg.callers {
+		x = newExtraMore(meta, m.cfg.callers)
+	} else {
+		x = newExtra(meta)
+	}
 	if meta.Key != "" {
 		return m.trackKeyed(meta, h, x)
 	}
@@ -135,8 +180,6 @@ func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 		s.mu.Unlock()
 		return 0, nil, err
 	}
-	// The sequence number is taken under the shard lock so that each shard's
-	// lists are in sequence order.
 	*e = entry{h: h, name: meta.Name, x: x, seq: m.seq.Add(1), created: created}
 	s.insertLocked(slot, e, meta.Player)
 	id := s.id(slot, gen)
@@ -145,7 +188,7 @@ func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 }
 
 // admitLocked checks that s may take one more handle of player and takes a
-// slot for it. leaving is the player pool of a handle that leaves in the
+// slot for it, as Track does inline. leaving is the player pool of a handle that leaves in the
 // same lock hold (a replaced key holder), which the limit does not count.
 func (m *Manager) admitLocked(s *shard, player string, leaving *pool) (slot, gen uint32, e *entry, err error) {
 	if m.closed.Load() {
@@ -158,16 +201,25 @@ func (m *Manager) admitLocked(s *shard, player string, leaving *pool) (slot, gen
 				n--
 			}
 			if n >= limit {
-				return 0, 0, nil, fmt.Errorf("%w: player %q already has %d handles", ErrLimit, player, limit)
+				return 0, 0, nil, errLimit(player, limit)
 			}
 		}
 	}
 	slot, gen, e, ok := s.slots.Alloc()
 	if !ok {
-		return 0, 0, nil, fmt.Errorf("%w: the manager holds as many handles as its IDs can name", ErrLimit)
+		return 0, 0, nil, errFull
 	}
 	return slot, gen, e, nil
 }
+
+// errLimit is the refusal of a handle over the WithMaxPerPlayer limit.
+func errLimit(player string, limit int) error {
+	return fmt.Errorf("%w: player %q already has %d handles", ErrLimit, player, limit)
+}
+
+// errFull is the refusal of a handle when every ID a shard can name is in
+// use.
+var errFull = fmt.Errorf("%w: the manager holds as many handles as its IDs can name", ErrLimit)
 
 // TrackPlayer tracks h in the pool of player, named name.
 func (m *Manager) TrackPlayer(player, name string, h Handle) (ID, error) {

@@ -116,25 +116,33 @@ type extraMore struct {
 	m more
 }
 
-// newExtra returns the extra part for meta, or nil when it needs none. With
-// callers set it records the stack of the Track call.
-func newExtra(meta *Meta, callers bool) *extra {
-	if meta.Service == "" && len(meta.Tags) == 0 && meta.TTL == 0 && meta.Key == "" && !callers {
+// newExtra returns the extra part for meta, or nil when it needs none. It
+// ignores the Key: a handle with a Key, or tracked with callers recorded,
+// gets its extra part from newExtraMore.
+func newExtra(meta *Meta) *extra {
+	if meta.Service == "" && len(meta.Tags) == 0 && meta.TTL == 0 {
 		return nil
 	}
-	tags := uniqueTags(meta.Tags)
-	var x *extra
-	if meta.Key != "" || callers {
-		xm := new(extraMore)
-		x = &xm.x
-		x.more = &xm.m
-		x.more.key = meta.Key
-		if callers {
-			recordCallers(&x.more.pcs)
-		}
-	} else {
-		x = new(extra)
+	return new(extra).build(meta)
+}
+
+// newExtraMore returns the extra part for a handle with a Key or recorded
+// callers, allocated in one piece with its more part. With callers set it
+// records the stack of the Track call.
+func newExtraMore(meta *Meta, callers bool) *extra {
+	xm := new(extraMore)
+	x := &xm.x
+	x.more = &xm.m
+	x.more.key = meta.Key
+	if callers {
+		recordCallers(&x.more.pcs)
 	}
+	return x.build(meta)
+}
+
+// build sets the TTL and the pool links of a new extra part from meta.
+func (x *extra) build(meta *Meta) *extra {
+	tags := uniqueTags(meta.Tags)
 	x.ttl = meta.TTL
 	if n := len(tags); meta.Service != "" || n > 0 {
 		x.links = make([]link, 0, n+1)
