@@ -199,7 +199,9 @@ func (m *Manager) DisconnectKey(key string) error {
 		if id == 0 {
 			return ErrNotFound
 		}
-		if err := m.Disconnect(id); err != ErrNotFound { //nolint:errorlint // Disconnect returns the sentinel itself
+		// Disconnect returns the sentinel itself; a DisconnectError that
+		// wraps ErrNotFound (from a handle's own Disconnect) is a result.
+		if err := m.Disconnect(id); err != ErrNotFound {
 			return err
 		}
 		// The holder left or was replaced after the look-up: ask again.

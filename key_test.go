@@ -200,8 +200,9 @@ func TestEveryWayOutFreesTheKey(t *testing.T) {
 		{name: "Disconnect(id)", leave: func(t *testing.T, m *connmgr.Manager, id connmgr.ID) { require.NoError(t, m.Disconnect(id)) }},
 		{name: "DisconnectKey", leave: func(t *testing.T, m *connmgr.Manager, _ connmgr.ID) { require.NoError(t, m.DisconnectKey("k")) }},
 		{name: "Untrack", leave: func(t *testing.T, m *connmgr.Manager, id connmgr.ID) {
-			_, ok := m.Untrack(id)
+			h, ok := m.Untrack(id)
 			require.True(t, ok)
+			require.NoError(t, h.Disconnect(), "the handle is ours again")
 		}},
 		{name: "CleanupPlayer", leave: func(t *testing.T, m *connmgr.Manager, _ connmgr.ID) { cleaned(t, 1)(m.CleanupPlayer("p")) }},
 		{name: "CleanupService", leave: func(t *testing.T, m *connmgr.Manager, _ connmgr.ID) { cleaned(t, 1)(m.CleanupService("s")) }},
