@@ -335,3 +335,29 @@ func TestGoErrNilHandleSaysWhatIsNil(t *testing.T) {
 	assert.True(t, errors.Is(err, connmgr.ErrNilHandle))
 	assert.Contains(t, err.Error(), "nil func")
 }
+
+func TestGoStartsFnBeforeDisconnectingTheKeyHolderItReplaces(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := connmgr.New()
+		defer m.Close()
+		var cleaned int
+		// The old holder's Disconnect cleans the player, which by then
+		// holds the new Go handle: that cleanup waits for the new fn, so fn
+		// must already be running (else this deadlocks, and synctest says
+		// so).
+		_, err := m.Track(connmgr.Meta{Name: "old", Player: "p", Key: "p/loop"}, connmgr.Func(func() {
+			cleaned, _ = m.CleanupPlayer("p")
+		}))
+		require.NoError(t, err)
+		var ran atomic.Bool
+		_, err = m.Go(connmgr.Meta{Name: "new", Player: "p", Key: "p/loop"}, func(ctx context.Context) {
+			ran.Store(true)
+			<-ctx.Done()
+		})
+		require.NoError(t, err)
+		assert.True(t, ran.Load(), "fn runs even though its handle was disconnected at once")
+		assert.Equal(t, 1, cleaned, "the old holder's cleanup disconnected the new handle")
+		_, ok := m.LookupKey("p/loop")
+		assert.False(t, ok)
+	})
+}
