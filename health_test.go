@@ -93,6 +93,11 @@ func TestHealthOfAnEmptyManager(t *testing.T) {
 func TestHealthUnderConcurrentChangeReportsNoFalseProblems(t *testing.T) {
 	m := connmgr.New()
 	defer m.Close()
+	// Enough handles that each walk spans many chunks, and so many changes.
+	for i := range 4000 {
+		_, err := m.Track(connmgr.Meta{Player: fmt.Sprint("base", i%29), Service: fmt.Sprint("s", i%3), Tags: []string{"t0"}}, nop{})
+		require.NoError(t, err)
+	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for w := range 4 {
@@ -119,7 +124,7 @@ func TestHealthUnderConcurrentChangeReportsNoFalseProblems(t *testing.T) {
 			}
 		}()
 	}
-	for range 20 {
+	for range 30 {
 		h := m.Health(5)
 		require.Empty(t, h.Problems, "a healthy manager under load has no problems")
 	}

@@ -140,53 +140,72 @@ func TestADetachedHolderNoLongerCountsTowardTheLimit(t *testing.T) {
 }
 
 func TestConcurrentKeyedTracksLeaveExactlyOneHolder(t *testing.T) {
-	m := connmgr.New()
-	defer m.Close()
-	const workers, each = 8, 300
-	var (
-		disconnects sync.Map // handle name -> *atomic.Int32
-		wg          sync.WaitGroup
-	)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				name := fmt.Sprint(w, "/", i)
-				n := new(atomic.Int32)
-				disconnects.Store(name, n)
-				// Spread the holders over players, and so over shards.
-				meta := connmgr.Meta{Name: name, Player: fmt.Sprint("p", (w*each+i)%17), Key: "the-key"}
-				if i%3 == 0 {
-					meta.Player, meta.Service = "", fmt.Sprint("s", i%5)
-				}
-				_, err := m.Track(meta, connmgr.Func(func() { n.Add(1) }))
-				assert.NoError(t, err)
-			}
-		}()
-	}
-	wg.Wait()
-
-	once, never := 0, 0
-	disconnects.Range(func(_, v any) bool {
-		switch v.(*atomic.Int32).Load() {
-		case 0:
-			never++
-		case 1:
-			once++
-		default:
-			t.Errorf("a handle was disconnected %d times", v.(*atomic.Int32).Load())
+	for _, freeing := range []bool{false, true} {
+		name := "Tracks alone"
+		if freeing {
+			name = "Tracks racing DisconnectKey, so the key is often free"
 		}
-		return true
-	})
-	assert.Equal(t, 1, never, "exactly one holder is left")
-	assert.Equal(t, workers*each-1, once, "every other holder was disconnected exactly once")
-	info, ok := m.LookupKey("the-key")
-	require.True(t, ok)
-	n, _ := disconnects.Load(info.Name)
-	assert.Zero(t, n.(*atomic.Int32).Load(), "the key names the one live holder")
-	assert.Equal(t, 1, m.Stats().Active)
-	require.NoError(t, m.Validate())
+		t.Run(name, func(t *testing.T) {
+			m := connmgr.New()
+			defer m.Close()
+			const workers, each = 8, 300
+			var (
+				disconnects sync.Map // handle name -> *atomic.Int32
+				wg          sync.WaitGroup
+			)
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range each {
+						name := fmt.Sprint(w, "/", i)
+						n := new(atomic.Int32)
+						disconnects.Store(name, n)
+						// Spread the holders over players, and so over shards.
+						meta := connmgr.Meta{Name: name, Player: fmt.Sprint("p", (w*each+i)%17), Key: "the-key"}
+						if i%3 == 0 {
+							meta.Player, meta.Service = "", fmt.Sprint("s", i%5)
+						}
+						_, err := m.Track(meta, connmgr.Func(func() { n.Add(1) }))
+						assert.NoError(t, err)
+						if freeing && w%2 == 0 {
+							m.DisconnectKey("the-key")
+						}
+					}
+				}()
+			}
+			wg.Wait()
+
+			live := 0
+			for info := range m.All() {
+				assert.Equal(t, "the-key", info.Key)
+				live++
+			}
+			require.LessOrEqual(t, live, 1, "at most one live handle holds the key")
+			never, once := 0, 0
+			disconnects.Range(func(_, v any) bool {
+				switch v.(*atomic.Int32).Load() {
+				case 0:
+					never++
+				case 1:
+					once++
+				default:
+					t.Errorf("a handle was disconnected %d times", v.(*atomic.Int32).Load())
+				}
+				return true
+			})
+			assert.Equal(t, live, never, "only the live holder was never disconnected")
+			assert.Equal(t, workers*each-live, once, "every other handle was disconnected exactly once")
+			if !freeing {
+				require.Equal(t, 1, live, "with nothing freeing the key, exactly one holder is left")
+				info, ok := m.LookupKey("the-key")
+				require.True(t, ok)
+				n, _ := disconnects.Load(info.Name)
+				assert.Zero(t, n.(*atomic.Int32).Load(), "the key names the one live holder")
+			}
+			require.NoError(t, m.Validate())
+		})
+	}
 }
 
 func TestEveryWayOutFreesTheKey(t *testing.T) {
