@@ -24,20 +24,14 @@ func WithCallers(on bool) Option {
 	return optionFunc(func(c *config) { c.callers = on })
 }
 
-// callerDepth is how many return PCs are recorded, counted from the caller
-// of recordCallers: newExtraMore, track, trackMore, Track or Go, a
-// TrackPlayer-style wrapper, then the user's frame. The frames of package
-// connmgr among them are skipped when the text is made, so neither their
-// number nor whether the compiler inlined them matters when recording.
+// callerDepth is how many return PCs are recorded. recordCallers skips the
+// frames of newExtraMore and track, which every recorded stack starts
+// with; then come at most trackMore, Track and a TrackPlayer-style wrapper
+// (Go calls track directly) before the user's frame, with room to spare
+// when the compiler inlines nothing. The frames of package connmgr among
+// them are skipped when the text is made, so whether the compiler inlined
+// them does not matter when recording.
 const callerDepth = 6
-
-// recordCallersSlow is recordCallers for every platform: the runtime's
-// unwinder, which is exact but costs a few hundred nanoseconds.
-//
-//go:noinline
-func recordCallersSlow(pcs *[callerDepth]uintptr) {
-	runtime.Callers(2, pcs[:]) // skip runtime.Callers and this function
-}
 
 // callerOf returns the Caller text of a recorded stack: the first frame
 // outside package connmgr, or "" when none was recorded. Results are

@@ -1,6 +1,7 @@
 package connmgr
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,19 +31,48 @@ func TestCallersAreRecordedAsPCsAndResolvedOnRead(t *testing.T) {
 	assert.True(t, cached, "reading the Info does, once per stack")
 }
 
-func TestFramePointerWalkMatchesTheRuntimesUnwinder(t *testing.T) {
-	var fast, slow [callerDepth]uintptr
-	recordBoth(&fast, &slow)
-	// This test is in package connmgr, so the first frame outside it is
-	// the test's caller, testing.tRunner, on both paths.
-	assert.Equal(t, resolveCaller(slow[:]), resolveCaller(fast[:]))
-	assert.Contains(t, resolveCaller(fast[:]), " testing.tRunner")
+func TestRecordCallersMatchesTheRuntimesUnwinder(t *testing.T) {
+	var got, want [callerDepth]uintptr
+	outer(&got, &want)
+	require.NotZero(t, got[0])
+	// Up to the test's caller: beyond it, the frame pointers also show the
+	// wrapper of t.Run's go statement, which runtime.Callers leaves out.
+	assert.Equal(t, functions(want[:])[:4], functions(got[:])[:4], "the same frames, both ways")
+	assert.Equal(t, "github.com/connmgr/connmgr.user", functions(got[:])[0],
+		"the two frames above recordCallers' caller are skipped")
 }
 
-// recordBoth records its callers both ways from the same frame.
+// functions names the frames of pcs.
+func functions(pcs []uintptr) []string {
+	n := 0
+	for n < len(pcs) && pcs[n] != 0 {
+		n++
+	}
+	var names []string
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		names = append(names, f.Function)
+		if !more {
+			return names
+		}
+	}
+}
+
+// middle and inner stand in for track and newExtraMore, the frames
+// recordCallers skips; user is where a Track call would be.
 //
 //go:noinline
-func recordBoth(fast, slow *[callerDepth]uintptr) {
-	recordCallers(fast)
-	recordCallersSlow(slow)
+func outer(got, want *[callerDepth]uintptr) { user(got, want) }
+
+//go:noinline
+func user(got, want *[callerDepth]uintptr) { middle(got, want) }
+
+//go:noinline
+func middle(got, want *[callerDepth]uintptr) { inner(got, want) }
+
+//go:noinline
+func inner(got, want *[callerDepth]uintptr) {
+	recordCallers(got)
+	runtime.Callers(3, want[:]) // skip runtime.Callers, inner and middle
 }

@@ -2,10 +2,14 @@
 
 package connmgr
 
-// recordCallers stores in pcs the return PCs of its callers. Off amd64 it
-// uses the runtime's unwinder.
+import "runtime"
+
+// recordCallers stores in pcs the return PCs of the callers of track. Off
+// amd64 it uses the runtime's unwinder, which counts inlined frames as
+// frames of their own: it skips runtime.Callers, recordCallers,
+// newExtraMore and track.
 //
 //go:noinline
 func recordCallers(pcs *[callerDepth]uintptr) {
-	recordCallersSlow(pcs)
+	runtime.Callers(4, pcs[:])
 }
