@@ -43,6 +43,7 @@ type Manager struct {
 
 	reg  registry      // service and tag pools across shards
 	regs registrations // CleanupOnDone registrations
+	keys keyIndex      // keyed handles
 
 	stopSweep chan struct{}  // closed by Shutdown to stop the sweeper
 	sweeper   sync.WaitGroup // the background sweeper, if any
@@ -63,9 +64,10 @@ func New(opts ...Option) *Manager {
 		stopSweep: make(chan struct{}),
 	}
 	m.down.done = make(chan struct{})
+	m.keys.init(n, m.seed)
 	for i := range m.shards {
 		s := &m.shards[i]
-		s.index, s.bits, s.reg, s.seed = uint64(i), m.bits, &m.reg, m.seed
+		s.index, s.bits, s.reg, s.keys, s.seed = uint64(i), m.bits, &m.reg, &m.keys, m.seed
 		// The low 32 bits of an ID hold the slot and the shard number.
 		s.slots = slots.New[entry](uint32(1) << (32 - m.bits))
 	}
@@ -96,6 +98,12 @@ func shardCount(procs int) int {
 // refusals it disconnects h before returning, so a refused handle never
 // leaks, and joins any error of that Disconnect to the refusal. A refused
 // Track returns ID 0.
+//
+// With a non-empty Meta.Key, Track replaces the handle holding that key, if
+// any: it detaches the old holder (from then on no method finds it), tracks
+// h under the key, then disconnects the old holder before returning and
+// hands any error of that Disconnect to the error handler. A refused Track
+// leaves the old holder alone.
 func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	if h == nil {
 		return 0, ErrNilHandle
@@ -103,6 +111,11 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	if err := meta.check(); err != nil {
 		return 0, m.refuse(&meta, h, err)
 	}
+	if meta.Key != "" || m.cfg.callers {
+		return m.trackMore(&meta, h)
+	}
+	// The common case, written out rather than shared with track: a call
+	// and its result checks would cost every Track.
 	x := newExtra(&meta)
 	s, hash := m.home(&meta)
 	created := m.now()
@@ -132,6 +145,86 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	return id, nil
 }
 
+// trackMore is Track for a handle with a Key or with its callers to
+// record: it disconnects a refused h, and the holder h replaces.
+func (m *Manager) trackMore(meta *Meta, h Handle) (ID, error) {
+	id, old, err := m.track(meta, h)
+	if err != nil {
+		return 0, m.refuse(meta, h, err)
+	}
+	if old != nil {
+		m.replaced(old)
+	}
+	return id, nil
+}
+
+// track is what Track does, except that it says why it refuses h without
+// disconnecting it, so that Go can refuse its own way. For a keyed handle
+// it returns the detached previous holder of the key, if any, for the
+// caller to disconnect once h is in place (for Go, once fn is running).
+func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
+	if err := meta.check(); err != nil {
+		return 0, nil, err
+	}
+	var x *extra
+	if meta.Key != "" || m.cfg.callers {
+		x = newExtraMore(meta, m.cfg.callers)
+	} else {
+		x = newExtra(meta)
+	}
+	if meta.Key != "" {
+		return m.trackKeyed(meta, h, x)
+	}
+	s, hash := m.home(meta)
+	created := m.now()
+
+	s.mu.Lock()
+	slot, gen, e, err := m.admitLocked(s, meta.Player, nil)
+	if err != nil {
+		s.mu.Unlock()
+		return 0, nil, err
+	}
+	*e = entry{h: h, name: meta.Name, x: x, seq: m.seq.Add(1), created: created}
+	s.insertLocked(slot, e, meta.Player, hash)
+	id := s.id(slot, gen)
+	s.mu.Unlock()
+	return id, nil, nil
+}
+
+// admitLocked checks that s may take one more handle of player and takes a
+// slot for it, as Track does inline. leaving is the player pool of a handle that leaves in the
+// same lock hold (a replaced key holder), which the limit does not count.
+func (m *Manager) admitLocked(s *shard, player string, leaving *pool) (slot, gen uint32, e *entry, err error) {
+	if m.closed.Load() {
+		return 0, 0, nil, ErrClosed
+	}
+	if limit := m.cfg.maxPerPlayer; limit > 0 && player != "" {
+		if p := s.partLocked(Player(player), false); p != nil {
+			n := p.n
+			if p == leaving {
+				n--
+			}
+			if n >= limit {
+				return 0, 0, nil, errLimit(player, limit)
+			}
+		}
+	}
+	slot, gen, e, ok := s.slots.Alloc()
+	if !ok {
+		return 0, 0, nil, errFull
+	}
+	return slot, gen, e, nil
+}
+
+// errLimit is the refusal of a handle over the WithMaxPerPlayer limit.
+func errLimit(player string, limit int) error {
+	return fmt.Errorf("%w: player %q already has %d handles", ErrLimit, player, limit)
+}
+
+// errFull is the refusal of a handle when every ID a shard can name is in
+// use.
+var errFull = fmt.Errorf("%w: the manager holds as many handles as its IDs can name", ErrLimit)
+
 // TrackPlayer tracks h in the pool of player, named name.
 func (m *Manager) TrackPlayer(player, name string, h Handle) (ID, error) {
 	return m.Track(Meta{Name: name, Player: player}, h)
@@ -158,17 +251,9 @@ func (m *Manager) Lookup(id ID) (Info, bool) {
 		s.mu.Unlock()
 		return Info{}, false
 	}
-	// Copy out what can change, then build the Info unlocked: the player
-	// pool's key and the extra part never change once tracked, and the
-	// time arithmetic and the Tags copy need no lock.
-	name, player, x, created := e.name, e.player, e.x, e.created
+	v := s.viewLocked(id, e)
 	s.mu.Unlock()
-	info := Info{ID: id, Meta: Meta{Name: name}, Created: m.created(created)}
-	if player != nil {
-		info.Player = player.key.name
-	}
-	x.fill(&info.Meta)
-	return info, true
+	return m.info(&v), true
 }
 
 // Disconnect removes the handle id names from the manager and disconnects
@@ -294,8 +379,40 @@ func (m *Manager) call(h Handle) error {
 
 // detachedInfo describes a detached handle.
 func (m *Manager) detachedInfo(d *detached) Info {
-	info := Info{ID: d.id, Meta: Meta{Name: d.name, Player: d.player}, Created: m.created(d.created)}
-	d.x.fill(&info.Meta)
+	return m.info(&view{id: d.id, seq: d.seq, created: d.created, name: d.name, player: d.player, x: d.x})
+}
+
+// view is what an Info is made of, copied from an entry under its shard's
+// lock so that the Info can be built, and its Caller resolved, with no
+// lock held: everything it points to is immutable.
+type view struct {
+	id      ID
+	seq     uint64
+	created int64
+	name    string
+	player  string
+	x       *extra
+}
+
+// viewLocked copies what an Info needs from the live entry e named id.
+func (s *shard) viewLocked(id ID, e *entry) view {
+	v := view{id: id, seq: e.seq, created: e.created, name: e.name, x: e.x}
+	if e.player != nil {
+		v.player = e.player.key.name
+	}
+	return v
+}
+
+// info builds the Info of a view. Call it with no lock held: it may resolve
+// the caller's frames.
+func (m *Manager) info(v *view) Info {
+	info := Info{ID: v.id, Meta: Meta{Name: v.name, Player: v.player}, Created: m.created(v.created)}
+	if x := v.x; x != nil {
+		x.fill(&info.Meta)
+		if x.more != nil {
+			info.Caller = callerOf(&x.more.pcs)
+		}
+	}
 	return info
 }
 

@@ -19,9 +19,52 @@
 // A handle leaves the manager by exactly one path: [Manager.Disconnect] of
 // its ID, a cleanup of any of its pools ([Manager.Cleanup] and its forms,
 // [Manager.CleanupAll]), [Manager.Sweep] (stale, expired, or its player
-// offline), [Manager.Shutdown], or [Manager.Untrack], which hands it back
-// undisconnected. [Manager.CleanupOnDone] ties a pool to a context, such as
-// the context of a player's connection.
+// offline), [Manager.Shutdown], [Manager.Untrack], which hands it back
+// undisconnected, being replaced by a handle with the same Key, or, for a
+// goroutine started with [Manager.Go], returning. [Manager.CleanupOnDone]
+// ties a pool to a context, such as the context of a player's connection.
+//
+// # Goroutines
+//
+// [Manager.Go] runs a function in a new goroutine tracked as a handle: a
+// player's game loop goes into the player's pool, and leaves with the
+// player.
+//
+//	m.Go(connmgr.Meta{Name: "game-loop", Player: "p42"}, func(ctx context.Context) {
+//		for {
+//			select {
+//			case <-ctx.Done():
+//				return
+//			case <-tick.C:
+//				step()
+//			}
+//		}
+//	})
+//
+// Disconnecting it, by any path, cancels ctx and waits for the function to
+// return, so when CleanupPlayer returns the loop has stopped. A function
+// that returns on its own leaves the manager (Stats.Exited); a panic is
+// recovered and reported. As with a sync.WaitGroup, the function must not
+// disconnect its own handle: to kick its own player it runs the cleanup in
+// a new goroutine.
+//
+// # Keyed handles
+//
+// A handle tracked with a Meta.Key replaces the live handle holding that
+// key, which is disconnected: at most one round timer per player, one
+// subscription per channel. [Manager.DisconnectKey] and
+// [Manager.LookupKey] find the holder in O(1).
+//
+// # Walking and finding leaks
+//
+// [Manager.Handles] and [Manager.All] walk live handles newest first, a
+// chunk per lock hold, and the loop body may call back into the manager.
+// [Manager.Health] reports the pools and names holding the most handles,
+// the oldest handles and any inconsistency, without pausing the manager.
+// With [WithCallers], every [Info] says where its handle was tracked, so
+// the oldest handles in a Health report point at the code that leaks them.
+// A [Manager] is itself an io.Closer: tracked with [Closer] in another
+// manager's pool, it is closed with that pool.
 //
 // # Guarantees
 //
@@ -44,7 +87,13 @@
 //   - IDs are never reused for a different handle, and an unknown or stale
 //     ID is reported as [ErrNotFound], never a panic.
 //   - Whenever no call is in flight,
-//     Stats.Tracked == Active + Disconnected + Untracked + Stale.
+//     Stats.Tracked == Active + Disconnected + Untracked + Stale + Exited.
+//   - Locks are taken in one order: a shard's lock (two shards in ascending
+//     order), then the registry of service and tag pools or one part of
+//     the key index, never both, and never the other way round. No lock is
+//     held while user code runs, and no walk (cleanups, Sweep, Handles,
+//     All, Health) holds a lock for more than a bounded chunk; only
+//     Validate holds them all.
 //
 // # Performance
 //

@@ -77,11 +77,11 @@ func ExampleManager_Stats() {
 
 	st := m.Stats()
 	fmt.Printf("active %d in %d player pools (%.1f each)\n", st.Active, st.PlayerPools, st.AvgPerPlayer)
-	fmt.Printf("tracked %d = active %d + disconnected %d + untracked %d + stale %d\n",
-		st.Tracked, st.Active, st.Disconnected, st.Untracked, st.Stale)
+	fmt.Printf("tracked %d = active %d + disconnected %d + untracked %d + stale %d + exited %d\n",
+		st.Tracked, st.Active, st.Disconnected, st.Untracked, st.Stale, st.Exited)
 	// Output:
 	// active 2 in 1 player pools (2.0 each)
-	// tracked 4 = active 2 + disconnected 2 + untracked 0 + stale 0
+	// tracked 4 = active 2 + disconnected 2 + untracked 0 + stale 0 + exited 0
 }
 
 // Shutdown with a deadline disconnects everything, newest first, and

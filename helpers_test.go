@@ -79,5 +79,5 @@ func (nop) Disconnect() error { return nil }
 
 // invariantHolds reports whether st satisfies the documented invariant.
 func invariantHolds(st connmgr.Stats) bool {
-	return st.Tracked == uint64(st.Active)+st.Disconnected+st.Untracked+st.Stale
+	return st.Tracked == uint64(st.Active)+st.Disconnected+st.Untracked+st.Stale+st.Exited
 }

@@ -17,14 +17,22 @@ type Meta struct {
 	Service string        // service pool, "" = none
 	Tags    []string      // tag pools; duplicates ignored; "" is invalid
 	TTL     time.Duration // Sweep disconnects the handle once it is older than TTL; 0 = never; negative is invalid
+	Key     string        // at most one live handle per non-empty Key in a Manager; tracking another replaces it
 }
 
-// Info describes a tracked handle, as returned by [Manager.Lookup] and
-// carried by [DisconnectError].
+// Info describes a tracked handle, as returned by [Manager.Lookup],
+// [Manager.LookupKey], [Manager.Handles], [Manager.All] and [Manager.Health],
+// and carried by [DisconnectError].
 type Info struct {
 	ID      ID
 	Meta              // a copy: mutating it does not affect the manager
 	Created time.Time // when Track accepted the handle
+	// Caller is where the handle was tracked, as
+	// "file.go:42 example.com/game/pets.(*Service).onJoin": the base file
+	// name, the line, and the function name as [runtime.Func.Name] gives it,
+	// of the first frame outside package connmgr. It is "" unless the
+	// manager was made with WithCallers(true).
+	Caller string
 }
 
 // check reports what is invalid about m, wrapping ErrInvalid.
@@ -84,20 +92,58 @@ func dedupe(tags []string) []string {
 }
 
 // extra holds what most handles do not have, so that the common entry stays
-// small: the service and tag memberships, and the TTL.
+// small: the service and tag memberships, the TTL, and, rarer still, the
+// Key and the recorded callers. Apart from the links' pool pointers, which
+// the shard lock guards, an extra never changes after Track, so an Info can
+// be built from it with no lock held.
 type extra struct {
 	ttl     time.Duration
 	service bool   // links[0] is the service link
 	links   []link // service (if any), then tags in Meta order
+	more    *more  // nil unless the handle has a Key or recorded callers
 }
 
-// newExtra returns the extra part for meta, or nil when it needs none.
+// more is the part of extra that only keyed handles and managers made with
+// WithCallers need.
+type more struct {
+	key string               // Meta.Key; "" = none
+	pcs [callerDepth]uintptr // return PCs from inside Track outwards; 0 after the last
+}
+
+// extraMore lets newExtra allocate an extra and its more in one piece.
+type extraMore struct {
+	x extra
+	m more
+}
+
+// newExtra returns the extra part for meta, or nil when it needs none. It
+// ignores the Key: a handle with a Key, or tracked with callers recorded,
+// gets its extra part from newExtraMore.
 func newExtra(meta *Meta) *extra {
 	if meta.Service == "" && len(meta.Tags) == 0 && meta.TTL == 0 {
 		return nil
 	}
+	return new(extra).build(meta)
+}
+
+// newExtraMore returns the extra part for a handle with a Key or recorded
+// callers, allocated in one piece with its more part. With callers set it
+// records the stack of the Track call.
+func newExtraMore(meta *Meta, callers bool) *extra {
+	xm := new(extraMore)
+	x := &xm.x
+	x.more = &xm.m
+	x.more.key = meta.Key
+	if callers {
+		recordCallers(&x.more.pcs)
+	}
+	return x.build(meta)
+}
+
+// build sets the TTL and the pool links of a new extra part from meta.
+func (x *extra) build(meta *Meta) *extra {
 	tags := uniqueTags(meta.Tags)
-	x := &extra{ttl: meta.TTL}
+	x.ttl = meta.TTL
 	if n := len(tags); meta.Service != "" || n > 0 {
 		x.links = make([]link, 0, n+1)
 	}
@@ -111,12 +157,15 @@ func newExtra(meta *Meta) *extra {
 	return x
 }
 
-// fill sets the Service, Tags and TTL of meta from x.
+// fill sets the Service, Tags, TTL and Key of meta from x.
 func (x *extra) fill(meta *Meta) {
 	if x == nil {
 		return
 	}
 	meta.TTL = x.ttl
+	if x.more != nil {
+		meta.Key = x.more.key
+	}
 	links := x.links
 	if x.service {
 		meta.Service = links[0].key.name
@@ -128,4 +177,12 @@ func (x *extra) fill(meta *Meta) {
 			meta.Tags[i] = links[i].key.name
 		}
 	}
+}
+
+// key returns the Key of the handle x belongs to, "" when it has none.
+func (x *extra) key() string {
+	if x == nil || x.more == nil {
+		return ""
+	}
+	return x.more.key
 }

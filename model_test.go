@@ -233,8 +233,8 @@ func (r *modelRun) step(op fuzzOp) {
 		}
 	case opStats:
 		st := m.Stats()
-		assert.Equal(t, st.Tracked, uint64(st.Active)+st.Disconnected+st.Untracked+st.Stale,
-			"Stats should keep Tracked == Active + Disconnected + Untracked + Stale: %+v", st)
+		assert.Equal(t, st.Tracked, uint64(st.Active)+st.Disconnected+st.Untracked+st.Stale+st.Exited,
+			"Stats should keep Tracked == Active + Disconnected + Untracked + Stale + Exited: %+v", st)
 	case opClose:
 		err := m.Close()
 		if !r.closed {

@@ -16,6 +16,7 @@ type config struct {
 	presence      func(player string) bool
 	errorHandler  func(error)
 	maxPerPlayer  int
+	callers       bool // record where each handle was tracked; see callers.go
 }
 
 func newConfig(opts []Option) config {

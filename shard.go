@@ -32,13 +32,21 @@ const (
 	byPresence                 // Sweep: its player is offline; Disconnect is called
 	byStale                    // Sweep: Connected reported false; Disconnect is not called
 	byUntrack                  // Untrack: handed back to the caller
+	byExit                     // the goroutine of a Go handle returned; nothing to disconnect
 )
 
 // counters are a shard's lifetime counters. They change under the shard's
 // lock together with the entries, so the Stats invariant holds per shard
 // at every instant.
 type counters struct {
-	tracked, disconnected, untracked, stale, expired, orphaned uint64
+	tracked, disconnected, untracked, stale, expired, orphaned, exited uint64
+}
+
+// version changes whenever the shard's handles change: every insert and
+// every removal moves exactly one of these counters. Health compares it
+// before and after a walk to tell whether the walk saw one state.
+func (c *counters) version() uint64 {
+	return c.tracked + c.disconnected + c.untracked + c.stale + c.exited
 }
 
 // shard holds the handles whose home it is, and every pool part they are in.
@@ -58,6 +66,7 @@ type shard struct {
 	index uint64       // this shard's number, the low bits of its IDs
 	bits  uint         // how many low bits of an ID name the shard
 	reg   *registry    // the manager's registry of service and tag pools
+	keys  *keyIndex    // the manager's index of keyed handles
 	seed  maphash.Seed // the manager's, to hash player names
 
 	_ [64]byte // keeps neighbouring shards' locks off one cache line
@@ -175,6 +184,9 @@ func (s *shard) removeLocked(slot, gen uint32, e *entry, why reason) detached {
 				s.dropPartLocked(p)
 			}
 		}
+		if x.more != nil && x.more.key != "" {
+			s.keys.release(x.more.key, d.id)
+		}
 	}
 	switch why {
 	case byDisconnect:
@@ -189,6 +201,8 @@ func (s *shard) removeLocked(slot, gen uint32, e *entry, why reason) detached {
 		s.c.stale++
 	case byUntrack:
 		s.c.untracked++
+	case byExit:
+		s.c.exited++
 	}
 	s.slots.Free(slot)
 	return d
@@ -202,5 +216,9 @@ func (s *shard) removeSlotLocked(slot uint32, why reason) detached {
 
 // size estimates the memory an extra part holds.
 func (x *extra) size() int {
-	return int(unsafe.Sizeof(extra{})) + cap(x.links)*int(unsafe.Sizeof(link{}))
+	n := int(unsafe.Sizeof(extra{})) + cap(x.links)*int(unsafe.Sizeof(link{}))
+	if x.more != nil {
+		n += int(unsafe.Sizeof(more{}))
+	}
+	return n
 }

@@ -8,7 +8,7 @@ import (
 // is kept incrementally, so taking it costs the same with a million handles
 // as with ten. Whenever no call is in flight,
 //
-//	Tracked == Active + Disconnected + Untracked + Stale
+//	Tracked == Active + Disconnected + Untracked + Stale + Exited
 type Stats struct {
 	Active                              int     // handles tracked now
 	PlayerPools, ServicePools, TagPools int     // non-empty pools now
@@ -24,6 +24,7 @@ type Stats struct {
 	Rejected     uint64 // refused by Track and disconnected at once (not counted in Tracked)
 	Failed       uint64 // Disconnect calls that returned an error or panicked
 	Panics       uint64 // of Failed, those that panicked
+	Exited       uint64 // goroutines started with Go that returned on their own, panics included (handles replaced by Key count in Disconnected)
 	MemoryBytes  uint64 // estimate of the manager's own memory
 }
 
@@ -56,6 +57,7 @@ func (m *Manager) Stats() Stats {
 		st.Stale += s.c.stale
 		st.Expired += s.c.expired
 		st.Orphaned += s.c.orphaned
+		st.Exited += s.c.exited
 		mem += s.slots.Pages()*int(s.slots.PageBytes()) + s.extraBytes +
 			(s.players.Len()+s.services.Len()+s.tags.Len())*poolBytes
 		s.mu.Unlock()
@@ -66,6 +68,7 @@ func (m *Manager) Stats() Stats {
 	mem += m.reg.totals.Len() * totalBytes
 	m.reg.mu.Unlock()
 	mem += int(m.regs.n.Load()) * registrationBytes
+	mem += int(m.keys.n.Load())*keyBytes + len(m.keys.parts)*int(unsafe.Sizeof(keyPart{}))
 
 	if st.PlayerPools > 0 {
 		st.AvgPerPlayer = float64(inPlayers) / float64(st.PlayerPools)

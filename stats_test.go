@@ -65,7 +65,7 @@ func TestStatsCountsEveryPath(t *testing.T) {
 		Panics:       0,
 		MemoryBytes:  st.MemoryBytes,
 	}, st)
-	assert.True(t, invariantHolds(st), "Tracked == Active + Disconnected + Untracked + Stale")
+	assert.True(t, invariantHolds(st), "Tracked == Active + Disconnected + Untracked + Stale + Exited")
 	assert.NotZero(t, st.MemoryBytes)
 	require.NoError(t, m.Close())
 	assert.True(t, invariantHolds(m.Stats()))

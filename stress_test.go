@@ -343,12 +343,12 @@ func (s *stress) checkAccounts() {
 	t.Logf("%d handles: %+v", len(s.hs), st)
 }
 
-// checkInvariant checks Tracked == Active + Disconnected + Untracked + Stale.
+// checkInvariant checks Tracked == Active + Disconnected + Untracked + Stale + Exited.
 // The manager keeps it per shard under the shard's lock, so it holds in
 // every snapshot, not only when no call is in flight.
 func checkInvariant(t *testing.T, st connmgr.Stats) {
-	assert.Equal(t, st.Tracked, uint64(st.Active)+st.Disconnected+st.Untracked+st.Stale,
-		"Stats should keep Tracked == Active + Disconnected + Untracked + Stale: %+v", st)
+	assert.Equal(t, st.Tracked, uint64(st.Active)+st.Disconnected+st.Untracked+st.Stale+st.Exited,
+		"Stats should keep Tracked == Active + Disconnected + Untracked + Stale + Exited: %+v", st)
 }
 
 // ignoreDisconnectErrors returns err without its *DisconnectErrors (of

@@ -5,11 +5,13 @@ import (
 	"strings"
 )
 
-// Validate walks the manager's internal structures, checks them against
+// Validate walks the manager's internal structures (handles, pools, the
+// registry of service and tag pools, the key index), checks them against
 // each other and against the Stats invariant, and returns an error naming
 // every inconsistency, or nil when everything is consistent. It holds every
 // lock for the walk, so it costs O(handles) and pauses the other calls
-// meanwhile: it is for tests and health checks, not for hot paths.
+// meanwhile: it is for tests, not for a live server. [Manager.Health] makes
+// the same checks piecewise, without pausing anything for long.
 func (m *Manager) Validate() error {
 	problems := m.problems()
 	if len(problems) == 0 {
@@ -27,15 +29,14 @@ func (c *checker) addf(format string, args ...any) {
 	c.problems = append(c.problems, fmt.Sprintf(format, args...))
 }
 
-// problems lists every inconsistency, holding every shard lock and then the
-// registry lock (the same order as Track) so that the picture is whole.
+// problems lists every inconsistency, holding every shard lock (in
+// ascending order) and then the registry lock or a key index part's lock
+// (the same order as Track) so that the picture is whole.
 func (m *Manager) problems() []string {
 	for i := range m.shards {
 		m.shards[i].mu.Lock()
 	}
-	m.reg.mu.Lock()
 	defer func() {
-		m.reg.mu.Unlock()
 		for i := range m.shards {
 			m.shards[i].mu.Unlock()
 		}
@@ -44,9 +45,14 @@ func (m *Manager) problems() []string {
 	var c checker
 	totals := make(map[Pool]int) // handles per service or tag pool, over the shards
 	parts := make(map[Pool]int)  // shards holding a part of each
+	keyed := 0
 	for i := range m.shards {
-		m.shards[i].checkLocked(&c, m.seq.Load(), totals, parts)
+		keyed += m.shards[i].checkLocked(&c, m.seq.Load(), totals, parts)
 	}
+	m.checkKeyCount(&c, keyed)
+
+	m.reg.mu.Lock()
+	defer m.reg.mu.Unlock()
 
 	var kinds [tagKind + 1]int
 	for key, t := range m.reg.totals.All() {
@@ -71,8 +77,22 @@ func (m *Manager) problems() []string {
 	return c.problems
 }
 
+// checkKeyCount checks that the key index holds exactly the keys of the
+// keyed entries (each of which checkEntryLocked found named by its key).
+// The caller holds every shard lock.
+func (m *Manager) checkKeyCount(c *checker, keyed int) {
+	held := m.keys.held()
+	if held != keyed {
+		c.addf("key index holds %d keys, %d handles have one", held, keyed)
+	}
+	if n := m.keys.n.Load(); n != int64(held) {
+		c.addf("key index counts %d keys, holds %d", n, held)
+	}
+}
+
 // checkLocked checks one shard: its entries, its pool lists, its counters.
-func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]int) {
+// It returns how many of its handles have a Key.
+func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]int) (keyed int) {
 	var live, inPlayers, links, extraBytes int
 	for slot := uint32(0); slot < s.slots.Bound(); slot++ {
 		e, gen, ok := s.slots.Live(slot)
@@ -80,29 +100,15 @@ func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]in
 			continue
 		}
 		live++
-		id := s.id(slot, gen)
-		if e.h == nil {
-			c.addf("handle %d has no Handle", id)
-		}
-		if e.seq == 0 || e.seq > maxSeq {
-			c.addf("handle %d has sequence number %d, past the last issued %d", id, e.seq, maxSeq)
-		}
-		if p := e.player; p != nil {
+		s.checkEntryLocked(c, slot, gen, e, maxSeq)
+		if e.player != nil {
 			inPlayers++
-			if got := s.partLocked(p.key, false); got != p {
-				c.addf("handle %d is in %s, which its shard does not index", id, p.key)
-			}
 		}
 		if x := e.x; x != nil {
 			extraBytes += x.size()
-			for i := range x.links {
-				l := &x.links[i]
-				links++
-				if l.pool == nil || l.pool.key != l.key || l.slot != slot {
-					c.addf("handle %d has a broken link to %s", id, l.key)
-				} else if got, _ := s.parts(l.key.kind).Get(l.key.name); got != l.pool {
-					c.addf("handle %d is in %s, which its shard does not index", id, l.key)
-				}
+			links += len(x.links)
+			if x.key() != "" {
+				keyed++
 			}
 		}
 	}
@@ -115,10 +121,7 @@ func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]in
 	if extraBytes != s.extraBytes {
 		c.addf("shard %d counts %d bytes of extra parts, found %d", s.index, s.extraBytes, extraBytes)
 	}
-	if t := s.c; t.tracked != uint64(live)+t.disconnected+t.untracked+t.stale {
-		c.addf("shard %d breaks the invariant: tracked %d != active %d + disconnected %d + untracked %d + stale %d",
-			s.index, t.tracked, live, t.disconnected, t.untracked, t.stale)
-	}
+	s.checkCountersLocked(c, live)
 
 	walked := 0
 	for name, p := range s.players.All() {
@@ -144,6 +147,102 @@ func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]in
 	if walked != links {
 		c.addf("shard %d: service and tag pools list %d memberships, handles have %d", s.index, walked, links)
 	}
+	return keyed
+}
+
+// checkCountersLocked checks the shard's part of the Stats invariant, given
+// its live handles.
+func (s *shard) checkCountersLocked(c *checker, live int) {
+	if t := s.c; t.tracked != uint64(live)+t.disconnected+t.untracked+t.stale+t.exited {
+		c.addf("shard %d breaks the invariant: tracked %d != active %d + disconnected %d + untracked %d + stale %d + exited %d",
+			s.index, t.tracked, live, t.disconnected, t.untracked, t.stale, t.exited)
+	}
+}
+
+// checkEntryLocked checks one live entry against what it can reach without
+// a walk: its Handle and sequence number, its pools (indexed by the shard,
+// and its neighbours in each pool's list linking back to it, older before
+// it and newer after), and the key index naming it as its key's holder.
+// Validate and Health both use it. It takes a key index part's lock, after
+// the shard's.
+func (s *shard) checkEntryLocked(c *checker, slot, gen uint32, e *entry, maxSeq uint64) {
+	id := s.id(slot, gen)
+	if e.h == nil {
+		c.addf("handle %d has no Handle", id)
+	}
+	if e.seq == 0 || e.seq > maxSeq {
+		c.addf("handle %d has sequence number %d, past the last issued %d", id, e.seq, maxSeq)
+	}
+	if p := e.player; p != nil {
+		if got := s.partLocked(p.key, false); got != p {
+			c.addf("handle %d is in %s, which its shard does not index", id, p.key)
+		}
+		if !s.playerNeighboursLocked(slot, e) {
+			c.addf("handle %d has a broken link in %s", id, p.key)
+		}
+	}
+	x := e.x
+	if x == nil {
+		return
+	}
+	for i := range x.links {
+		l := &x.links[i]
+		switch {
+		case l.pool == nil || l.pool.key != l.key || l.slot != slot:
+			c.addf("handle %d has a broken link to %s", id, l.key)
+		case !s.linkNeighboursLocked(l, e.seq):
+			c.addf("handle %d has a broken link in %s", id, l.key)
+		default:
+			if got, _ := s.parts(l.key.kind).Get(l.key.name); got != l.pool {
+				c.addf("handle %d is in %s, which its shard does not index", id, l.key)
+			}
+			if l.pool.total == nil {
+				c.addf("%s has no registry total", l.key)
+			}
+		}
+	}
+	if key := x.key(); key != "" {
+		if holder := s.keys.holder(key); holder != id {
+			c.addf("handle %d has key %q, which the key index gives to %d", id, key, holder)
+		}
+	}
+}
+
+// playerNeighboursLocked reports whether the entry in slot and its
+// neighbours in its player pool link to each other in track order.
+func (s *shard) playerNeighboursLocked(slot uint32, e *entry) bool {
+	p := e.player
+	if e.prev == 0 {
+		if p.first != slot+1 {
+			return false
+		}
+	} else if pe, _, ok := s.slots.Live(e.prev - 1); !ok || pe.player != p || pe.next != slot+1 || pe.seq >= e.seq {
+		return false
+	}
+	if e.next == 0 {
+		return p.last == slot+1
+	}
+	ne, _, ok := s.slots.Live(e.next - 1)
+	return ok && ne.player == p && ne.prev == slot+1 && ne.seq > e.seq
+}
+
+// linkNeighboursLocked reports whether the service or tag link l of an
+// entry with sequence number seq and its neighbours link to each other in
+// track order.
+func (s *shard) linkNeighboursLocked(l *link, seq uint64) bool {
+	p := l.pool
+	if l.prev == nil {
+		if p.head != l {
+			return false
+		}
+	} else if pe, _, ok := s.slots.Live(l.prev.slot); !ok || l.prev.pool != p || l.prev.next != l || pe.seq >= seq {
+		return false
+	}
+	if l.next == nil {
+		return p.tail == l
+	}
+	ne, _, ok := s.slots.Live(l.next.slot)
+	return ok && l.next.pool == p && l.next.prev == l && ne.seq > seq
 }
 
 // checkPlayerPoolLocked walks a player pool from oldest to newest and

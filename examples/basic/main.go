@@ -59,9 +59,9 @@ func main() {
 	}
 	st := m.Stats()
 	fmt.Printf("after Close: active %d, chat subscribers %d\n", st.Active, chat.subscribers.Load())
-	fmt.Printf("tracked %d == active %d + disconnected %d + untracked %d + stale %d: %v\n",
-		st.Tracked, st.Active, st.Disconnected, st.Untracked, st.Stale,
-		st.Tracked == uint64(st.Active)+st.Disconnected+st.Untracked+st.Stale)
+	fmt.Printf("tracked %d == active %d + disconnected %d + untracked %d + stale %d + exited %d: %v\n",
+		st.Tracked, st.Active, st.Disconnected, st.Untracked, st.Stale, st.Exited,
+		st.Tracked == uint64(st.Active)+st.Disconnected+st.Untracked+st.Stale+st.Exited)
 	if err := m.Validate(); err != nil {
 		log.Fatal(err)
 	}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package connmgr_test
+
+const raceEnabled = false
