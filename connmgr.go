@@ -128,13 +128,13 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	if limit := m.cfg.maxPerPlayer; limit > 0 && meta.Player != "" {
 		if p := s.playerLocked(hash, meta.Player, false); p != nil && p.n >= limit {
 			s.mu.Unlock()
-			return 0, m.refuse(&meta, h, fmt.Errorf("%w: player %q already has %d handles", ErrLimit, meta.Player, limit))
+			return 0, m.refuse(&meta, h, errLimit(meta.Player, limit))
 		}
 	}
 	slot, gen, e, ok := s.slots.Alloc()
 	if !ok {
 		s.mu.Unlock()
-		return 0, m.refuse(&meta, h, fmt.Errorf("%w: the manager holds as many handles as its IDs can name", ErrLimit))
+		return 0, m.refuse(&meta, h, errFull)
 	}
 	// The sequence number is taken under the shard lock so that each shard's
 	// lists are in sequence order.
