@@ -90,7 +90,7 @@ func TestMemoryEstimateFollowsTheHandles(t *testing.T) {
 		_, _ = m.TrackPlayer("p", "h", nop{})
 	}
 	full := m.Stats().MemoryBytes
-	assert.Greater(t, full, empty+10_000*64, "10k handles cost at least 64 bytes each")
+	assert.Greater(t, full, empty+10_000*32, "10k handles cost at least 32 bytes each, on any architecture")
 	assert.Less(t, full, empty+10_000*128, "and not more than 128 each")
 	_, _ = m.CleanupAll()
 	assert.Equal(t, empty, m.Stats().MemoryBytes, "memory is given back after cleanup")
