@@ -46,15 +46,6 @@ func (m *Manager) CleanupTag(tag string) (int, error) {
 	return m.Cleanup(Tag(tag))
 }
 
-// CleanupAll disconnects every handle tracked before the call, newest first,
-// and ends every [Manager.CleanupOnDone] registration. Unlike Shutdown it
-// leaves the manager open. It returns the count and errors as
-// [Manager.Cleanup] does.
-func (m *Manager) CleanupAll() (int, error) {
-	m.regs.releaseAll(false)
-	return m.disconnectAll(m.detachAll(m.seq.Load(), byDisconnect))
-}
-
 // detachPool detaches the handles of p tracked so far, newest first.
 func (m *Manager) detachPool(p Pool, why reason) []detached {
 	bound := m.seq.Load()
@@ -133,39 +124,6 @@ func (s *shard) detachPartLocked(key Pool, bound uint64, why reason, out []detac
 		l = prev
 	}
 	return out, false
-}
-
-// detachAll detaches every handle tracked at or before bound, newest first,
-// walking each shard's slots a chunk at a time.
-func (m *Manager) detachAll(bound uint64, why reason) []detached {
-	// Under the lock, detach into a small buffer that stays in cache, and
-	// copy it to out after unlocking: growing out, or writing to its
-	// freshly mapped pages for the first time, costs page faults and
-	// copies in proportion to everything detached so far, which a
-	// concurrent Track must not wait for.
-	out := make([]detached, 0, m.active())
-	buf := make([]detached, 0, chunk)
-	for i := range m.shards {
-		s := &m.shards[i]
-		for from := uint32(0); ; from += chunk {
-			buf = buf[:0]
-			s.mu.Lock()
-			end := s.slots.Bound()
-			if from >= end {
-				s.mu.Unlock()
-				break
-			}
-			for slot := from; slot < from+chunk && slot < end; slot++ {
-				if e, gen, ok := s.slots.Live(slot); ok && e.seq <= bound {
-					buf = append(buf, s.removeLocked(slot, gen, e, why))
-				}
-			}
-			s.mu.Unlock()
-			out = append(out, buf...)
-		}
-	}
-	sortNewestFirst(out)
-	return out
 }
 
 // sortNewestFirst orders detached handles by descending track order.

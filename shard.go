@@ -167,6 +167,33 @@ func (s *shard) removeLocked(slot, gen uint32, e *entry, why reason) detached {
 	d := detached{h: e.h, id: s.id(slot, gen), seq: e.seq, created: e.created, name: e.name, x: e.x}
 	if p := e.player; p != nil {
 		d.player = p.key.name
+	}
+	s.unlinkLocked(d.id, e, why)
+	s.slots.Free(slot)
+	return d
+}
+
+// holdLocked takes the live entry e in slot out of the manager as
+// removeLocked does, but holds the slot instead of freeing it: e stays
+// where it is, for the caller to read with the lock released and to hand
+// back with releaseLocked. The caller then owns e's handle.
+func (s *shard) holdLocked(slot, gen uint32, e *entry, why reason) held {
+	id := s.id(slot, gen)
+	s.unlinkLocked(id, e, why)
+	s.slots.Hold(slot)
+	return held{seq: e.seq, e: e, id: id}
+}
+
+// releaseLocked frees the slot of a held entry.
+func (s *shard) releaseLocked(id ID) {
+	s.slots.Release(uint32(id) >> s.bits)
+}
+
+// unlinkLocked unlinks the live entry e, named id, from its pools and its
+// key, and counts its removal: everything removeLocked and holdLocked do
+// but free or hold its slot.
+func (s *shard) unlinkLocked(id ID, e *entry, why reason) {
+	if p := e.player; p != nil {
 		p.unlinkSlot(s, e)
 		s.inPlayers--
 		if p.n == 0 {
@@ -185,7 +212,7 @@ func (s *shard) removeLocked(slot, gen uint32, e *entry, why reason) detached {
 			}
 		}
 		if x.more != nil && x.more.key != "" {
-			s.keys.release(x.more.key, d.id)
+			s.keys.release(x.more.key, id)
 		}
 	}
 	switch why {
@@ -204,8 +231,6 @@ func (s *shard) removeLocked(slot, gen uint32, e *entry, why reason) detached {
 	case byExit:
 		s.c.exited++
 	}
-	s.slots.Free(slot)
-	return d
 }
 
 // removeSlotLocked removes the live entry in slot.

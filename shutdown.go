@@ -2,7 +2,6 @@ package connmgr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -74,17 +73,11 @@ func (m *Manager) beginShutdown() {
 	m.regs.releaseAll(true)
 	m.down.remaining.Store(int64(m.active()))
 	go func() {
-		ds := m.detachAll(everything, byDisconnect)
-		m.down.remaining.Store(int64(len(ds)))
-		var errs []error
-		for i := range ds {
-			if err := m.disconnect(&ds[i]); err != nil {
-				errs = append(errs, err)
-			}
-			m.down.remaining.Add(-1)
-		}
+		hs := m.holdAll(everything, byDisconnect)
+		m.down.remaining.Store(int64(len(hs)))
+		_, err := m.disconnectHeld(hs, func() { m.down.remaining.Add(-1) })
 		m.sweeper.Wait()
-		m.down.err = errors.Join(errs...)
+		m.down.err = err
 		close(m.down.done)
 	}()
 }

@@ -31,7 +31,8 @@ const (
 )
 
 // page holds PageSize slots. A slot is live when its generation is odd: Alloc
-// and Free each add one.
+// and Free (or Hold) each add one. live counts the slots not free, held ones
+// included, so that a page is never released under a held value.
 type page[T any] struct {
 	vals  [PageSize]T
 	gens  [PageSize]uint32
@@ -47,7 +48,8 @@ type Table[T any] struct {
 	base    []uint32   // per page index: the generation a remade page starts at
 	nonfull []uint64   // bit i: pages[i] exists and has a free slot
 	limit   uint32     // slots never reach this index
-	live    int
+	live    int        // slots allocated and not held or freed
+	held    int        // slots taken out of use by Hold, not yet released
 	npages  int
 }
 
@@ -128,23 +130,57 @@ func (t *Table[T]) At(slot uint32) *T {
 	return &t.pages[slot>>pageBits].vals[slot&pageMask]
 }
 
+// Hold takes a live slot out of use without freeing it, and returns its
+// value. From then on Get and Live do not find the slot and Len does not
+// count it, but its value stays where it is, untouched by the table, and
+// the slot is not handed out again until Release. A caller can so detach
+// values under its lock a few at a time, read them with the lock released
+// (nothing else writes a held value), and release them later, without
+// copying them anywhere.
+func (t *Table[T]) Hold(slot uint32) *T {
+	p := t.pages[slot>>pageBits]
+	off := slot & pageMask
+	p.gens[off]++
+	t.live--
+	t.held++
+	return &p.vals[off]
+}
+
+// Held reports the number of slots taken out of use by Hold and not yet
+// released.
+func (t *Table[T]) Held() int { return t.held }
+
+// Release zeroes the value of a slot taken out of use by Hold and makes
+// the slot free, as Free does for a live slot.
+func (t *Table[T]) Release(slot uint32) {
+	t.held--
+	t.recycle(slot)
+}
+
 // Free zeroes the value of a live slot and makes the slot free. A page left
-// with no live slot is released, with one exception: while the table holds
+// with no live or held slot is released, with one exception: while the table holds
 // other values and no other page has a free slot, the emptied page stays,
 // because the very next Alloc would have to make a page again. Without
 // that, a value coming and going at a page boundary would allocate and
 // release a whole page every time. There is at most one such spare page at
 // a time (a spare has room, so no other page is kept while it exists), and
-// it goes when the table empties: an empty table holds no pages.
+// it goes when the table empties: a table with no live or held slot holds
+// no pages.
 func (t *Table[T]) Free(slot uint32) {
+	t.pages[slot>>pageBits].gens[slot&pageMask]++
+	t.live--
+	t.recycle(slot)
+}
+
+// recycle zeroes the value of a slot whose generation is already even and
+// makes the slot free, releasing its page when Free says so.
+func (t *Table[T]) recycle(slot uint32) {
 	pi, off := slot>>pageBits, slot&pageMask
 	p := t.pages[pi]
 	var zero T
 	p.vals[off] = zero
-	p.gens[off]++
 	p.live--
-	t.live--
-	if t.live == 0 {
+	if t.live+t.held == 0 {
 		t.releaseEmpty()
 		return
 	}
@@ -162,7 +198,7 @@ func (t *Table[T]) Free(slot uint32) {
 	}
 }
 
-// releaseEmpty releases every page that holds no live value.
+// releaseEmpty releases every page that holds no live or held value.
 func (t *Table[T]) releaseEmpty() {
 	for pi, p := range t.pages {
 		if p != nil && p.live == 0 {

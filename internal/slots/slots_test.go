@@ -141,3 +141,55 @@ func TestReleaseWhenOtherRoom(t *testing.T) {
 	tb.Free(all[slots.PageSize])
 	assert.Equal(t, 1, tb.Pages(), "the second page, emptied, is released")
 }
+
+func TestHoldHidesTheSlotButKeepsItsValue(t *testing.T) {
+	tb := slots.New[int](0)
+	slot, gen, v, _ := tb.Alloc()
+	*v = 7
+	other, _, _, _ := tb.Alloc()
+
+	held := tb.Hold(slot)
+	assert.Equal(t, 7, *held, "a held value stays in place")
+	assert.Nil(t, tb.Get(slot, gen), "Get does not find a held slot")
+	_, _, live := tb.Live(slot)
+	assert.False(t, live, "nor does Live")
+	assert.Equal(t, 1, tb.Len(), "Len does not count a held slot")
+	assert.Equal(t, 1, tb.Held())
+
+	tb.Free(other)
+	assert.Equal(t, 1, tb.Pages(), "a page with a held slot is kept although nothing in it is live")
+	again, _, _, _ := tb.Alloc()
+	assert.NotEqual(t, slot, again, "a held slot is not handed out")
+	assert.Equal(t, 7, *held, "nor is its value touched")
+	tb.Free(again)
+
+	tb.Release(slot)
+	assert.Equal(t, 0, tb.Held())
+	assert.Equal(t, 0, tb.Pages(), "releasing the last held slot of an empty table releases its pages")
+	reused, gen2, v2, _ := tb.Alloc()
+	assert.Equal(t, slot, reused, "a released slot is free again")
+	assert.NotEqual(t, gen, gen2, "under a new generation")
+	assert.Zero(t, *v2, "and zeroed")
+}
+
+func TestReleaseKeepsOtherPagesRules(t *testing.T) {
+	tb := slots.New[int](0)
+	var all []uint32
+	for range 2 * slots.PageSize {
+		s, _, _, _ := tb.Alloc()
+		all = append(all, s)
+	}
+	// Hold the whole second page, free the first but one slot.
+	for _, s := range all[slots.PageSize:] {
+		tb.Hold(s)
+	}
+	for _, s := range all[1:slots.PageSize] {
+		tb.Free(s)
+	}
+	assert.Equal(t, 2, tb.Pages())
+	for _, s := range all[slots.PageSize:] {
+		tb.Release(s)
+	}
+	assert.Equal(t, 1, tb.Pages(), "the emptied page goes once another page has room")
+	assert.Equal(t, 1, tb.Len())
+}
