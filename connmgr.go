@@ -243,13 +243,13 @@ func (m *Manager) TrackTag(tag, name string, h Handle) (ID, error) {
 
 // Lookup returns what is known of the handle id names, in O(1). It reports
 // false for 0, an unknown ID, and a handle that has left the manager.
-func (m *Manager) Lookup(id ID) (Info, bool) {
+func (m *Manager) Lookup(id ID) (info Info, ok bool) {
 	s, slot, gen := m.locate(id)
 	s.mu.Lock()
 	e := s.slots.Get(slot, gen)
 	if e == nil {
 		s.mu.Unlock()
-		return Info{}, false
+		return
 	}
 	// Copy out only what can change and build the Info unlocked, written
 	// out rather than through viewLocked and info: Lookup is a hot path, and
@@ -257,7 +257,11 @@ func (m *Manager) Lookup(id ID) (Info, bool) {
 	// and the extra part never change once tracked.
 	name, player, x, created := e.name, e.player, e.x, e.created
 	s.mu.Unlock()
-	info := Info{ID: id, Meta: Meta{Name: name}, Created: m.created(created)}
+	// Fill the named result in place and end with a bare return: building
+	// the Info (144 bytes) in a variable and returning it, even naming the
+	// result in the return statement, copies it once more, which cost
+	// Lookup about a third of its time.
+	info.ID, info.Name, info.Created = id, name, m.created(created)
 	if player != nil {
 		info.Player = player.key.name
 	}
@@ -267,7 +271,8 @@ func (m *Manager) Lookup(id ID) (Info, bool) {
 			info.Caller = callerOf(&x.more.pcs)
 		}
 	}
-	return info, true
+	ok = true
+	return
 }
 
 // Disconnect removes the handle id names from the manager and disconnects
