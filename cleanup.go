@@ -5,12 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 )
 
 // chunk bounds the handles detached per lock hold, so that a cleanup of a
 // million handles never makes a concurrent Track wait long for the lock.
 const chunk = 256
+
+// letWaitersIn gives up the processor between two lock holds of a long
+// walk. Unlocking a sync.Mutex readies a goroutine waiting for it to run
+// next on this processor, but the walk, still running, takes the lock again
+// long before that goroutine gets to run; a sync.Mutex hands itself over
+// only once a waiter has waited 1 ms. Yielding lets the waiter run first,
+// so that it waits for one chunk at most, not for a millisecond.
+func letWaitersIn() { runtime.Gosched() }
 
 // Cleanup disconnects every handle in p, newest first, and returns how many
 // it disconnected (failed ones included) with [errors.Join] of one
@@ -48,7 +57,7 @@ func (m *Manager) CleanupTag(tag string) (int, error) {
 
 // detachPool detaches the handles of p tracked so far, newest first.
 func (m *Manager) detachPool(p Pool, why reason) []detached {
-	bound := m.seq.Load()
+	bound := m.stampBound()
 	if p.kind == playerKind {
 		return m.playerHome(p.name).detachPart(p, bound, why, nil)
 	}
@@ -72,6 +81,9 @@ func (s *shard) detachPart(p Pool, bound uint64, why reason, out []detached) []d
 		s.mu.Lock()
 		out, more = s.detachPartLocked(p, bound, why, out)
 		s.mu.Unlock()
+		if more {
+			letWaitersIn()
+		}
 	}
 	return out
 }

@@ -12,7 +12,7 @@ import (
 // [Manager.Cleanup] does.
 func (m *Manager) CleanupAll() (int, error) {
 	m.regs.releaseAll(false)
-	return m.disconnectHeld(m.holdAll(m.seq.Load(), byDisconnect), nil)
+	return m.disconnectHeld(m.holdAll(m.stampBound(), byDisconnect), nil)
 }
 
 // held is a handle taken out of the manager whose entry still sits in its
@@ -54,6 +54,7 @@ func (m *Manager) holdAll(bound uint64, why reason) []held {
 			}
 			s.mu.Unlock()
 			out = append(out, buf...)
+			letWaitersIn()
 		}
 	}
 	slices.SortFunc(out, func(a, b held) int { return cmp.Compare(b.seq, a.seq) })
@@ -81,6 +82,7 @@ func (m *Manager) disconnectHeld(hs []held, each func()) (n int, err error) {
 		}
 		m.releaseHeld(batch)
 		released += len(batch)
+		letWaitersIn()
 	}
 	return len(hs), errors.Join(errs...)
 }

@@ -24,22 +24,18 @@ import (
 // The owner of a Manager calls [Manager.Close] or [Manager.Shutdown] when
 // the server stops. A Manager must not be copied.
 type Manager struct {
-	seq atomic.Uint64 // the last track sequence number handed out
-	// Every Track adds to seq, from whichever processor runs it; the padding
-	// keeps the fields every Track only reads off seq's cache line, so
-	// that they are not evicted from the other processors' caches.
-	_      [56]byte
 	closed atomic.Bool // set when Shutdown begins; Track refuses from then on
 
 	// Lifetime counters of things that happen outside any shard's lock.
 	rejected, failed, panics atomic.Uint64
 
-	shards []shard
-	mask   uint64 // len(shards)-1
-	bits   uint   // log2(len(shards))
-	seed   maphash.Seed
-	start  time.Time // Created times are start plus a monotonic offset
-	cfg    config
+	shards  []shard
+	mask    uint64 // len(shards)-1
+	bits    uint   // log2(len(shards))
+	seed    maphash.Seed
+	start   time.Time     // Created times are start plus a monotonic offset
+	counter *stampCounter // where the clock is not fine-grained, the stamps (see stamp.go)
+	cfg     config
 
 	reg  registry      // service and tag pools across shards
 	regs registrations // CleanupOnDone registrations
@@ -64,6 +60,9 @@ func New(opts ...Option) *Manager {
 		stopSweep: make(chan struct{}),
 	}
 	m.down.done = make(chan struct{})
+	if !fineClock(clockProbes) {
+		m.counter = new(stampCounter)
+	}
 	m.keys.init(n, m.seed)
 	for i := range m.shards {
 		s := &m.shards[i]
@@ -136,9 +135,9 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 		s.mu.Unlock()
 		return 0, m.refuse(&meta, h, errFull)
 	}
-	// The sequence number is taken under the shard lock so that each shard's
-	// lists are in sequence order.
-	*e = entry{h: h, name: meta.Name, x: x, seq: m.seq.Add(1), created: created}
+	// The stamp is taken under the shard lock, so that each shard's lists
+	// are in stamp order.
+	*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created), created: created}
 	s.insertLocked(slot, e, meta.Player, hash)
 	id := s.id(slot, gen)
 	s.mu.Unlock()
@@ -176,7 +175,6 @@ func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 		return m.trackKeyed(meta, h, x)
 	}
 	s, hash := m.home(meta)
-	created := m.now()
 
 	s.mu.Lock()
 	slot, gen, e, err := m.admitLocked(s, meta.Player, nil)
@@ -184,7 +182,8 @@ func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 		s.mu.Unlock()
 		return 0, nil, err
 	}
-	*e = entry{h: h, name: meta.Name, x: x, seq: m.seq.Add(1), created: created}
+	created := m.now()
+	*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created), created: created}
 	s.insertLocked(slot, e, meta.Player, hash)
 	id := s.id(slot, gen)
 	s.mu.Unlock()

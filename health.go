@@ -122,7 +122,7 @@ func (w *healthWalk) walkShard(s *shard) {
 		}
 		s.mu.Lock()
 		end := s.slots.Bound()
-		maxSeq := w.m.seq.Load()
+		maxSeq := w.m.lastStampLocked(s)
 		for slot := from; slot < from+healthChunk && slot < end; slot++ {
 			e, gen, ok := s.slots.Live(slot)
 			if !ok {
@@ -143,6 +143,7 @@ func (w *healthWalk) walkShard(s *shard) {
 		for i := range w.buf {
 			w.count(&w.buf[i])
 		}
+		letWaitersIn()
 	}
 }
 

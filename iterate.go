@@ -244,6 +244,7 @@ func (s *shard) refs() []ref {
 			}
 		}
 		s.mu.Unlock()
+		letWaitersIn()
 	}
 	slices.SortFunc(out, func(a, b ref) int { return cmp.Compare(b.seq, a.seq) })
 	return out

@@ -101,7 +101,6 @@ func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra) (ID, *detached, err
 	key := meta.Key
 	s, hash := m.home(meta)
 	kp := m.keys.part(key)
-	created := m.now()
 	for {
 		prevID := m.keys.holder(key)
 		var (
@@ -152,7 +151,8 @@ func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra) (ID, *detached, err
 			d := ps.removeLocked(pslot, pgen, prev, byDisconnect)
 			old = &d
 		}
-		*e = entry{h: h, name: meta.Name, x: x, seq: m.seq.Add(1), created: created}
+		created := m.now()
+		*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created), created: created}
 		s.insertLocked(slot, e, meta.Player, hash)
 		unlock()
 		return id, old, nil

@@ -17,7 +17,7 @@ type entry struct {
 	name       string
 	player     *pool  // nil when Meta.Player is ""
 	x          *extra // nil unless the handle has a service, tags or a TTL
-	seq        uint64 // manager-wide track order: larger is newer
+	seq        uint64 // its stamp: its place in track order (see stamp.go)
 	created    int64  // nanoseconds since Manager.start
 	prev, next uint32 // neighbours in the player pool: slot+1, 0 = none
 }
@@ -62,6 +62,7 @@ type shard struct {
 	inPlayers  int // entries in a player pool
 	extraBytes int // memory held by extra parts, for Stats.MemoryBytes
 	c          counters
+	last       uint64 // the newest stamp handed out here, where the clock is fine (see stamp.go)
 
 	index uint64       // this shard's number, the low bits of its IDs
 	bits  uint         // how many low bits of an ID name the shard

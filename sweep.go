@@ -112,6 +112,7 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 			}
 			s.mu.Unlock()
 		}
+		letWaitersIn()
 	}
 	sortNewestFirst(expired)
 	n, err := m.disconnectAll(expired)

@@ -47,7 +47,8 @@ func (m *Manager) problems() []string {
 	parts := make(map[Pool]int)  // shards holding a part of each
 	keyed := 0
 	for i := range m.shards {
-		keyed += m.shards[i].checkLocked(&c, m.seq.Load(), totals, parts)
+		s := &m.shards[i]
+		keyed += s.checkLocked(&c, m.lastStampLocked(s), totals, parts)
 	}
 	m.checkKeyCount(&c, keyed)
 
