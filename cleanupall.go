@@ -118,7 +118,7 @@ func (m *Manager) releaseHeld(hs []held) {
 // heldInfo describes a held handle.
 func (m *Manager) heldInfo(h *held) Info {
 	e := h.e
-	v := view{id: h.id, seq: e.seq, created: e.created, name: e.name, x: e.x}
+	v := view{id: h.id, seq: e.seq, created: e.created(), name: e.name, x: e.x}
 	if e.player != nil {
 		v.player = e.player.key.name
 	}

@@ -110,7 +110,7 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	if err := meta.check(); err != nil {
 		return 0, m.refuse(&meta, h, err)
 	}
-	if meta.Key != "" || m.cfg.callers {
+	if meta.Key != "" || m.cfg.callers || m.counter != nil {
 		return m.trackMore(&meta, h)
 	}
 	// The common case, written out rather than shared with track: a call
@@ -118,6 +118,9 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	x := newExtra(&meta)
 	s, hash := m.home(&meta)
 	created := m.now()
+	if x != nil {
+		x.created = created
+	}
 
 	s.mu.Lock()
 	if m.closed.Load() {
@@ -137,7 +140,7 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	}
 	// The stamp is taken under the shard lock, so that each shard's lists
 	// are in stamp order.
-	*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created), created: created}
+	*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created)}
 	s.insertLocked(slot, e, meta.Player, hash)
 	id := s.id(slot, gen)
 	s.mu.Unlock()
@@ -171,8 +174,15 @@ func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 	} else {
 		x = newExtra(meta)
 	}
+	if x == nil && m.counter != nil {
+		x = new(extra) // to hold the creation time, which the stamp is not
+	}
+	created := m.now()
+	if x != nil {
+		x.created = created
+	}
 	if meta.Key != "" {
-		return m.trackKeyed(meta, h, x)
+		return m.trackKeyed(meta, h, x, created)
 	}
 	s, hash := m.home(meta)
 
@@ -182,8 +192,7 @@ func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 		s.mu.Unlock()
 		return 0, nil, err
 	}
-	created := m.now()
-	*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created), created: created}
+	*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created)}
 	s.insertLocked(slot, e, meta.Player, hash)
 	id := s.id(slot, gen)
 	s.mu.Unlock()
@@ -254,7 +263,7 @@ func (m *Manager) Lookup(id ID) (info Info, ok bool) {
 	// out rather than through viewLocked and info: Lookup is a hot path, and
 	// the intermediate view costs it about a fifth. The player pool's key
 	// and the extra part never change once tracked.
-	name, player, x, created := e.name, e.player, e.x, e.created
+	name, player, x, created := e.name, e.player, e.x, e.created()
 	s.mu.Unlock()
 	// Fill the named result in place and end with a bare return: building
 	// the Info (144 bytes) in a variable and returning it, even naming the
@@ -414,7 +423,7 @@ type view struct {
 
 // viewLocked copies what an Info needs from the live entry e named id.
 func (s *shard) viewLocked(id ID, e *entry) view {
-	v := view{id: id, seq: e.seq, created: e.created, name: e.name, x: e.x}
+	v := view{id: id, seq: e.seq, created: e.created(), name: e.name, x: e.x}
 	if e.player != nil {
 		v.player = e.player.key.name
 	}

@@ -97,7 +97,7 @@ func (ki *keyIndex) release(key string, id ID) {
 // holder's pool place is not counted against the player limit), points the
 // key at the new handle, detaches the old holder and inserts the new one.
 // The old holder is returned for the caller to disconnect with no lock held.
-func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra) (ID, *detached, error) {
+func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra, created int64) (ID, *detached, error) {
 	key := meta.Key
 	s, hash := m.home(meta)
 	kp := m.keys.part(key)
@@ -151,8 +151,7 @@ func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra) (ID, *detached, err
 			d := ps.removeLocked(pslot, pgen, prev, byDisconnect)
 			old = &d
 		}
-		created := m.now()
-		*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created), created: created}
+		*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created)}
 		s.insertLocked(slot, e, meta.Player, hash)
 		unlock()
 		return id, old, nil

@@ -92,11 +92,13 @@ func dedupe(tags []string) []string {
 }
 
 // extra holds what most handles do not have, so that the common entry stays
-// small: the service and tag memberships, the TTL, and, rarer still, the
-// Key and the recorded callers. Apart from the links' pool pointers, which
+// small: the service and tag memberships, the TTL, the creation time where
+// the stamp is not it (see entry.created), and, rarer still, the Key and the
+// recorded callers. Apart from the links' pool pointers, which
 // the shard lock guards, an extra never changes after Track, so an Info can
 // be built from it with no lock held.
 type extra struct {
+	created int64 // when Track read the clock, as an offset from Manager.start
 	ttl     time.Duration
 	service bool   // links[0] is the service link
 	links   []link // service (if any), then tags in Meta order

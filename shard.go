@@ -11,15 +11,26 @@ import (
 
 // entry is one tracked handle. Entries live in a shard's slot table, so
 // tracking a plain player handle allocates nothing; what most handles lack
-// lives in the extra part, keeping the common entry at 72 bytes.
+// lives in the extra part, keeping the common entry at 64 bytes, one cache
+// line.
 type entry struct {
 	h          Handle
 	name       string
 	player     *pool  // nil when Meta.Player is ""
-	x          *extra // nil unless the handle has a service, tags or a TTL
+	x          *extra // nil unless the handle has a service, tags or a TTL, or the manager counts its stamps
 	seq        uint64 // its stamp: its place in track order (see stamp.go)
-	created    int64  // nanoseconds since Manager.start
 	prev, next uint32 // neighbours in the player pool: slot+1, 0 = none
+}
+
+// created returns when the handle was tracked, as an offset from
+// Manager.start. A handle's stamp is that time where the clock is fine;
+// where it is not, the manager gives every handle an extra part, which
+// records it.
+func (e *entry) created() int64 {
+	if e.x != nil {
+		return e.x.created
+	}
+	return int64(e.seq)
 }
 
 // reason says why a handle leaves the manager, and so which counter counts
@@ -165,7 +176,7 @@ func (s *shard) insertLocked(slot uint32, e *entry, player string, hash uint64) 
 // removeLocked unlinks the live entry e in slot from its pools, frees the
 // slot and counts the removal. The caller then owns the returned handle.
 func (s *shard) removeLocked(slot, gen uint32, e *entry, why reason) detached {
-	d := detached{h: e.h, id: s.id(slot, gen), seq: e.seq, created: e.created, name: e.name, x: e.x}
+	d := detached{h: e.h, id: s.id(slot, gen), seq: e.seq, created: e.created(), name: e.name, x: e.x}
 	if p := e.player; p != nil {
 		d.player = p.key.name
 	}

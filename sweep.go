@@ -80,7 +80,7 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 			if !ok {
 				continue
 			}
-			if e.x != nil && e.x.ttl > 0 && now-e.created >= int64(e.x.ttl) {
+			if e.x != nil && e.x.ttl > 0 && now-e.x.created >= int64(e.x.ttl) {
 				expired = append(expired, s.removeLocked(slot, gen, e, byExpiry))
 				continue
 			}
