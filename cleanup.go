@@ -13,13 +13,19 @@ import (
 // million handles never makes a concurrent Track wait long for the lock.
 const chunk = 256
 
-// letWaitersIn gives up the processor between two lock holds of a long
-// walk. Unlocking a sync.Mutex readies a goroutine waiting for it to run
-// next on this processor, but the walk, still running, takes the lock again
-// long before that goroutine gets to run; a sync.Mutex hands itself over
-// only once a waiter has waited 1 ms. Yielding lets the waiter run first,
-// so that it waits for one chunk at most, not for a millisecond.
-func letWaitersIn() { runtime.Gosched() }
+// letWaitersIn gives up the processor between two lock holds of a long walk
+// over s when a goroutine waits for s's lock. Unlocking a sync.Mutex readies
+// a goroutine waiting for it to run next on this processor, but the walk,
+// still running, takes the lock again long before that goroutine gets to
+// run; a sync.Mutex hands itself over only once a waiter has waited 1 ms.
+// Yielding lets the waiter run first, so that it waits for one chunk at
+// most. With no one waiting, the walk goes on: a yield costs a trip through
+// the scheduler, and can wake an idle processor for nothing.
+func letWaitersIn(s *shard) {
+	if s.waiting.Load() > 0 {
+		runtime.Gosched()
+	}
+}
 
 // Cleanup disconnects every handle in p, newest first, and returns how many
 // it disconnected (failed ones included) with [errors.Join] of one
@@ -78,11 +84,11 @@ func (s *shard) detachPart(p Pool, bound uint64, why reason, out []detached) []d
 		// while the lock is held, and growing it in steps would copy it
 		// several times over.
 		out = slices.Grow(out, s.partLen(p))
-		s.mu.Lock()
+		s.lock()
 		out, more = s.detachPartLocked(p, bound, why, out)
 		s.mu.Unlock()
 		if more {
-			letWaitersIn()
+			letWaitersIn(s)
 		}
 	}
 	return out
@@ -90,7 +96,7 @@ func (s *shard) detachPart(p Pool, bound uint64, why reason, out []detached) []d
 
 // partLen reports the handles in s's part of p.
 func (s *shard) partLen(p Pool) int {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if part := s.partLocked(p, false); part != nil {
 		return part.n

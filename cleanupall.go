@@ -41,7 +41,7 @@ func (m *Manager) holdAll(bound uint64, why reason) []held {
 		s := &m.shards[i]
 		for from := uint32(0); ; from += chunk {
 			buf = buf[:0]
-			s.mu.Lock()
+			s.lock()
 			end := s.slots.Bound()
 			if from >= end {
 				s.mu.Unlock()
@@ -54,7 +54,7 @@ func (m *Manager) holdAll(bound uint64, why reason) []held {
 			}
 			s.mu.Unlock()
 			out = append(out, buf...)
-			letWaitersIn()
+			letWaitersIn(s)
 		}
 	}
 	slices.SortFunc(out, func(a, b held) int { return cmp.Compare(b.seq, a.seq) })
@@ -82,7 +82,6 @@ func (m *Manager) disconnectHeld(hs []held, each func()) (n int, err error) {
 		}
 		m.releaseHeld(batch)
 		released += len(batch)
-		letWaitersIn()
 	}
 	return len(hs), errors.Join(errs...)
 }
@@ -105,11 +104,12 @@ func (m *Manager) releaseHeld(hs []held) {
 				run++
 			}
 			s, _, _ := m.locate(ids[0])
-			s.mu.Lock()
+			s.lock()
 			for _, id := range ids[:run] {
 				s.releaseLocked(id)
 			}
 			s.mu.Unlock()
+			letWaitersIn(s)
 			ids = ids[run:]
 		}
 	}

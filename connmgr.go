@@ -122,7 +122,7 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 		x.created = created
 	}
 
-	s.mu.Lock()
+	s.lock()
 	if m.closed.Load() {
 		s.mu.Unlock()
 		return 0, m.refuse(&meta, h, ErrClosed)
@@ -186,7 +186,7 @@ func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 	}
 	s, hash := m.home(meta)
 
-	s.mu.Lock()
+	s.lock()
 	slot, gen, e, err := m.admitLocked(s, meta.Player, nil)
 	if err != nil {
 		s.mu.Unlock()
@@ -253,7 +253,7 @@ func (m *Manager) TrackTag(tag, name string, h Handle) (ID, error) {
 // false for 0, an unknown ID, and a handle that has left the manager.
 func (m *Manager) Lookup(id ID) (info Info, ok bool) {
 	s, slot, gen := m.locate(id)
-	s.mu.Lock()
+	s.lock()
 	e := s.slots.Get(slot, gen)
 	if e == nil {
 		s.mu.Unlock()
@@ -289,7 +289,7 @@ func (m *Manager) Lookup(id ID) (info Info, ok bool) {
 // when Disconnect fails or panics.
 func (m *Manager) Disconnect(id ID) error {
 	s, slot, gen := m.locate(id)
-	s.mu.Lock()
+	s.lock()
 	e := s.slots.Get(slot, gen)
 	if e == nil {
 		s.mu.Unlock()
@@ -305,7 +305,7 @@ func (m *Manager) Disconnect(id ID) error {
 // job. It reports false when id names no tracked handle.
 func (m *Manager) Untrack(id ID) (Handle, bool) {
 	s, slot, gen := m.locate(id)
-	s.mu.Lock()
+	s.lock()
 	e := s.slots.Get(slot, gen)
 	if e == nil {
 		s.mu.Unlock()
@@ -326,7 +326,7 @@ func (m *Manager) Len(p Pool) int {
 		return m.reg.len(p)
 	}
 	s := m.playerHome(p.name)
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if part := s.partLocked(p, false); part != nil {
 		return part.n

@@ -113,7 +113,7 @@ func (m *Manager) settle(g *goroutine, id ID) {
 // exit removes the handle id if it is still tracked.
 func (m *Manager) exit(id ID) (detached, bool) {
 	s, slot, gen := m.locate(id)
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	e := s.slots.Get(slot, gen)
 	if e == nil {

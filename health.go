@@ -110,7 +110,7 @@ const healthChunk = 64
 // walkShard visits s a chunk of slots per lock hold: it checks each live
 // handle and copies what the report needs, then counts with no lock held.
 func (w *healthWalk) walkShard(s *shard) {
-	s.mu.Lock()
+	s.lock()
 	s.checkCountersLocked(&w.c, s.slots.Len())
 	w.cross.shardLocked(s)
 	s.mu.Unlock()
@@ -120,7 +120,7 @@ func (w *healthWalk) walkShard(s *shard) {
 		if testHookHold != nil {
 			start = time.Now()
 		}
-		s.mu.Lock()
+		s.lock()
 		end := s.slots.Bound()
 		maxSeq := w.m.lastStampLocked(s)
 		for slot := from; slot < from+healthChunk && slot < end; slot++ {
@@ -143,7 +143,7 @@ func (w *healthWalk) walkShard(s *shard) {
 		for i := range w.buf {
 			w.count(&w.buf[i])
 		}
-		letWaitersIn()
+		letWaitersIn(s)
 	}
 }
 
@@ -243,7 +243,7 @@ func (m *Manager) versions() []uint64 {
 	vs := make([]uint64, len(m.shards))
 	for i := range m.shards {
 		s := &m.shards[i]
-		s.mu.Lock()
+		s.lock()
 		vs[i] = s.c.version()
 		s.mu.Unlock()
 	}

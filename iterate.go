@@ -121,7 +121,7 @@ func (c *partSource) next(out []view) []view {
 		return out
 	}
 	s := c.s
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	p := s.partLocked(c.key, false)
 	if p == nil {
@@ -232,7 +232,7 @@ type ref struct {
 func (s *shard) refs() []ref {
 	var out []ref
 	for from := uint32(0); ; from += chunk {
-		s.mu.Lock()
+		s.lock()
 		end := s.slots.Bound()
 		if from >= end {
 			s.mu.Unlock()
@@ -244,7 +244,7 @@ func (s *shard) refs() []ref {
 			}
 		}
 		s.mu.Unlock()
-		letWaitersIn()
+		letWaitersIn(s)
 	}
 	slices.SortFunc(out, func(a, b ref) int { return cmp.Compare(b.seq, a.seq) })
 	return out
@@ -261,7 +261,7 @@ func (c *allSource) next(out []view) []view {
 	s := c.s
 	for n := len(out); len(out) == n && len(c.refs) > 0; {
 		k := min(chunk, len(c.refs))
-		s.mu.Lock()
+		s.lock()
 		for _, r := range c.refs[:k] {
 			if e := s.slots.Get(r.slot, r.gen); e != nil {
 				out = append(out, s.viewLocked(s.id(r.slot, r.gen), e))

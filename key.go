@@ -163,14 +163,14 @@ func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra, created int64) (ID,
 func lockPair(a, b *shard) (unlock func()) {
 	switch {
 	case b == nil || b == a:
-		a.mu.Lock()
+		a.lock()
 		return a.mu.Unlock
 	case a.index < b.index:
-		a.mu.Lock()
-		b.mu.Lock()
+		a.lock()
+		b.lock()
 	default:
-		b.mu.Lock()
-		a.mu.Lock()
+		b.lock()
+		a.lock()
 	}
 	return func() {
 		a.mu.Unlock()

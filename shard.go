@@ -3,6 +3,7 @@ package connmgr
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/connmgr/connmgr/internal/shrinkmap"
@@ -73,7 +74,8 @@ type shard struct {
 	inPlayers  int // entries in a player pool
 	extraBytes int // memory held by extra parts, for Stats.MemoryBytes
 	c          counters
-	last       uint64 // the newest stamp handed out here, where the clock is fine (see stamp.go)
+	last       uint64       // the newest stamp handed out here, where the clock is fine (see stamp.go)
+	waiting    atomic.Int32 // goroutines waiting in lock; not guarded by mu
 
 	index uint64       // this shard's number, the low bits of its IDs
 	bits  uint         // how many low bits of an ID name the shard
@@ -94,6 +96,18 @@ type detached struct {
 	name    string
 	player  string
 	x       *extra
+}
+
+// lock takes s's lock. If it has to wait, it counts itself in s.waiting
+// meanwhile, so that a long walk over s lets it in (see letWaitersIn); the
+// common case, an unlocked shard, costs what sync.Mutex.Lock costs.
+func (s *shard) lock() {
+	if s.mu.TryLock() {
+		return
+	}
+	s.waiting.Add(1)
+	s.mu.Lock()
+	s.waiting.Add(-1)
 }
 
 // id returns the ID of a slot at a generation.

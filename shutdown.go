@@ -87,7 +87,7 @@ func (m *Manager) active() int {
 	n := 0
 	for i := range m.shards {
 		s := &m.shards[i]
-		s.mu.Lock()
+		s.lock()
 		n += s.slots.Len()
 		s.mu.Unlock()
 	}

@@ -47,7 +47,7 @@ func (m *Manager) Stats() Stats {
 	)
 	for i := range m.shards {
 		s := &m.shards[i]
-		s.mu.Lock()
+		s.lock()
 		st.Active += s.slots.Len()
 		st.PlayerPools += s.players.Len()
 		inPlayers += s.inPlayers

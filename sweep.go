@@ -69,7 +69,7 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 			// Sweeps that find nothing expired allocate nothing.
 			expired = slices.Grow(expired, chunk)
 		}
-		s.mu.Lock()
+		s.lock()
 		end := s.slots.Bound()
 		if from >= end {
 			s.mu.Unlock()
@@ -103,7 +103,7 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 			}
 		}
 		if len(dead) > 0 {
-			s.mu.Lock()
+			s.lock()
 			for _, p := range dead {
 				if e := s.slots.Get(p.slot, p.gen); e != nil {
 					s.removeLocked(p.slot, p.gen, e, byStale)
@@ -112,7 +112,7 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 			}
 			s.mu.Unlock()
 		}
-		letWaitersIn()
+		letWaitersIn(s)
 	}
 	sortNewestFirst(expired)
 	n, err := m.disconnectAll(expired)
@@ -147,7 +147,7 @@ func (m *Manager) playerNames() []string {
 	var names []string
 	for i := range m.shards {
 		s := &m.shards[i]
-		s.mu.Lock()
+		s.lock()
 		for name := range s.players.All() {
 			names = append(names, name)
 		}

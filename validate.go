@@ -34,7 +34,7 @@ func (c *checker) addf(format string, args ...any) {
 // (the same order as Track) so that the picture is whole.
 func (m *Manager) problems() []string {
 	for i := range m.shards {
-		m.shards[i].mu.Lock()
+		m.shards[i].lock()
 	}
 	defer func() {
 		for i := range m.shards {
