@@ -2,9 +2,11 @@ package connmgr
 
 import (
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestEntryIsOneCacheLine(t *testing.T) {
@@ -13,4 +15,21 @@ func TestEntryIsOneCacheLine(t *testing.T) {
 	}
 	assert.Equal(t, uintptr(64), unsafe.Sizeof(entry{}),
 		"a plain handle's entry is one 64-byte cache line: its creation time is its stamp, or is kept in its extra part")
+}
+
+func TestLockCountsWaitersForWalksToLetIn(t *testing.T) {
+	var s shard
+	s.lock()
+	assert.Zero(t, s.waiting.Load(), "taking a free lock counts no waiter")
+	got := make(chan struct{})
+	go func() {
+		s.lock()
+		close(got)
+		s.mu.Unlock()
+	}()
+	require.Eventually(t, func() bool { return s.waiting.Load() == 1 }, 5*time.Second, time.Millisecond,
+		"a goroutine waiting for the lock counts itself, so that a walk yields to it")
+	s.mu.Unlock()
+	<-got
+	assert.Zero(t, s.waiting.Load(), "and stops counting once it has the lock")
 }
