@@ -38,7 +38,7 @@ func (m *Manager) holdAll(bound uint64, why reason) []held {
 	out := make([]held, 0, m.active())
 	buf := make([]held, 0, chunk)
 	for i := range m.shards {
-		s := &m.shards[i]
+		s := m.shards[i]
 		for from := uint32(0); ; from += chunk {
 			buf = buf[:0]
 			s.lock()

@@ -29,9 +29,9 @@ type Manager struct {
 	// Lifetime counters of things that happen outside any shard's lock.
 	rejected, failed, panics atomic.Uint64
 
-	shards  []shard
-	mask    uint64 // len(shards)-1
-	bits    uint   // log2(len(shards))
+	shards  []*shard // each allocated on its own, which aligns it to a cache line (see shard)
+	mask    uint64   // len(shards)-1
+	bits    uint     // log2(len(shards))
 	seed    maphash.Seed
 	start   time.Time     // Created times are start plus a monotonic offset
 	counter *stampCounter // where the clock is not fine-grained, the stamps (see stamp.go)
@@ -51,7 +51,7 @@ type Manager struct {
 func New(opts ...Option) *Manager {
 	n := shardCount(runtime.GOMAXPROCS(0))
 	m := &Manager{
-		shards:    make([]shard, n),
+		shards:    make([]*shard, n),
 		mask:      uint64(n - 1),
 		bits:      uint(bits.TrailingZeros(uint(n))),
 		seed:      maphash.MakeSeed(),
@@ -65,7 +65,8 @@ func New(opts ...Option) *Manager {
 	}
 	m.keys.init(n, m.seed)
 	for i := range m.shards {
-		s := &m.shards[i]
+		s := new(shard)
+		m.shards[i] = s
 		s.index, s.bits, s.reg, s.keys, s.seed = uint64(i), m.bits, &m.reg, &m.keys, m.seed
 		// The low 32 bits of an ID hold the slot and the shard number.
 		s.slots = slots.New[entry](uint32(1) << (32 - m.bits))
@@ -350,17 +351,17 @@ func (m *Manager) home(meta *Meta) (*shard, uint64) {
 	default:
 		h = rand.Uint64()
 	}
-	return &m.shards[h&m.mask], h
+	return m.shards[h&m.mask], h
 }
 
 // playerHome returns the shard of every handle of player.
 func (m *Manager) playerHome(player string) *shard {
-	return &m.shards[maphash.String(m.seed, player)&m.mask]
+	return m.shards[maphash.String(m.seed, player)&m.mask]
 }
 
 // locate splits an ID into its shard, slot and generation.
 func (m *Manager) locate(id ID) (s *shard, slot, gen uint32) {
-	return &m.shards[uint64(id)&m.mask], uint32(id) >> m.bits, uint32(id >> 32)
+	return m.shards[uint64(id)&m.mask], uint32(id) >> m.bits, uint32(id >> 32)
 }
 
 // now returns the current time as an offset from start, read from the

@@ -69,7 +69,7 @@ func (m *Manager) Health(n int) Health {
 	}
 	w.cross.init(len(m.shards), st.PlayerPools+st.ServicePools+st.TagPools)
 	for i := range m.shards {
-		w.walkShard(&m.shards[i])
+		w.walkShard(m.shards[i])
 	}
 	w.cross.readIndexes(m)
 	if slices.Equal(before, m.versions()) {
@@ -242,7 +242,7 @@ func before(a, b NameCount) bool {
 func (m *Manager) versions() []uint64 {
 	vs := make([]uint64, len(m.shards))
 	for i := range m.shards {
-		s := &m.shards[i]
+		s := m.shards[i]
 		s.lock()
 		vs[i] = s.c.version()
 		s.mu.Unlock()

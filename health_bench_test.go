@@ -47,7 +47,7 @@ func BenchmarkHealth1M(b *testing.B) {
 		// machine (preemption, GC, other processes), not Health.
 		{"control-25µs-holds", func() {
 			for i := range 1_000_000 / healthChunk {
-				s := &m.shards[i&int(m.mask)]
+				s := m.shards[i&int(m.mask)]
 				start := time.Now()
 				s.mu.Lock()
 				for time.Since(start) < 25*time.Microsecond {

@@ -27,7 +27,7 @@ func (m *Manager) Handles(p Pool) iter.Seq[Info] {
 		}
 		srcs := make([]source, len(m.shards))
 		for i := range m.shards {
-			srcs[i] = &partSource{s: &m.shards[i], key: p}
+			srcs[i] = &partSource{s: m.shards[i], key: p}
 		}
 		m.merge(srcs, yield)
 	}
@@ -41,7 +41,7 @@ func (m *Manager) All() iter.Seq[Info] {
 	return func(yield func(Info) bool) {
 		srcs := make([]source, len(m.shards))
 		for i := range m.shards {
-			s := &m.shards[i]
+			s := m.shards[i]
 			srcs[i] = &allSource{s: s, refs: s.refs()}
 		}
 		m.merge(srcs, yield)

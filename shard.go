@@ -47,11 +47,12 @@ const (
 	byExit                     // the goroutine of a Go handle returned; nothing to disconnect
 )
 
-// counters are a shard's lifetime counters. They change under the shard's
-// lock together with the entries, so the Stats invariant holds per shard
-// at every instant.
+// counters are a shard's lifetime counters of handles coming and going.
+// They change under the shard's lock together with the entries, so the
+// Stats invariant holds per shard at every instant. (Of the disconnected,
+// Sweep also counts the expired and the orphaned, in shard.swept.)
 type counters struct {
-	tracked, disconnected, untracked, stale, expired, orphaned, exited uint64
+	tracked, disconnected, untracked, stale, exited uint64
 }
 
 // version changes whenever the shard's handles change: every insert and
@@ -65,17 +66,26 @@ func (c *counters) version() uint64 {
 // A handle's home is picked from its player (else service, else first tag),
 // so all of a player's handles share one shard and one lock, and different
 // players rarely contend.
+//
+// The first 64 bytes, one cache line, hold everything that tracking or
+// disconnecting a player's handle writes in the shard, so that such a call
+// moves only that line between processors; the rest is read far more often
+// than written. Each shard is allocated on its own and is 256 bytes long, a
+// size class whose objects start on a cache line and carry no allocation
+// header, so that no two shards share a line (TestShardLayout).
 type shard struct {
-	mu         sync.Mutex // guards the fields below
+	mu        sync.Mutex // guards the fields below but waiting
+	c         counters
+	inPlayers int    // entries in a player pool
+	last      uint64 // the newest stamp handed out here, where the clock is fine (see stamp.go)
+
 	slots      *slots.Table[entry]
 	players    playerIndex // keyed by the maphash of the name that chose this shard
 	services   shrinkmap.Map[string, *pool]
 	tags       shrinkmap.Map[string, *pool]
-	inPlayers  int // entries in a player pool
 	extraBytes int // memory held by extra parts, for Stats.MemoryBytes
-	c          counters
-	last       uint64       // the newest stamp handed out here, where the clock is fine (see stamp.go)
-	waiting    atomic.Int32 // goroutines waiting in lock; not guarded by mu
+	swept      struct{ expired, orphaned uint64 }
+	waiting    atomic.Int32 // goroutines waiting in lock
 
 	index uint64       // this shard's number, the low bits of its IDs
 	bits  uint         // how many low bits of an ID name the shard
@@ -83,8 +93,11 @@ type shard struct {
 	keys  *keyIndex    // the manager's index of keyed handles
 	seed  maphash.Seed // the manager's, to hash player names
 
-	_ [64]byte // keeps neighbouring shards' locks off one cache line
+	_ [shardPad]byte
 }
+
+// shardPad rounds a shard up to 256 bytes.
+const shardPad = 48
 
 // detached is a handle that has left the manager, with what is needed to
 // disconnect it and to describe it in an error.
@@ -246,10 +259,10 @@ func (s *shard) unlinkLocked(id ID, e *entry, why reason) {
 		s.c.disconnected++
 	case byExpiry:
 		s.c.disconnected++
-		s.c.expired++
+		s.swept.expired++
 	case byPresence:
 		s.c.disconnected++
-		s.c.orphaned++
+		s.swept.orphaned++
 	case byStale:
 		s.c.stale++
 	case byUntrack:

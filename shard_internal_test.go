@@ -33,3 +33,17 @@ func TestLockCountsWaitersForWalksToLetIn(t *testing.T) {
 	<-got
 	assert.Zero(t, s.waiting.Load(), "and stops counting once it has the lock")
 }
+
+func TestShardLayout(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes are for 64-bit platforms")
+	}
+	var s shard
+	assert.Equal(t, uintptr(64), unsafe.Offsetof(s.slots), "what a Track or Disconnect writes fills the first cache line")
+	assert.Equal(t, uintptr(256), unsafe.Sizeof(s), "a shard fills a size class of its own")
+	m := New()
+	defer m.Close()
+	for i, s := range m.shards {
+		assert.Zero(t, uintptr(unsafe.Pointer(s))%64, "shard %d starts on a cache line", i)
+	}
+}

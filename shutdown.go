@@ -86,7 +86,7 @@ func (m *Manager) beginShutdown() {
 func (m *Manager) active() int {
 	n := 0
 	for i := range m.shards {
-		s := &m.shards[i]
+		s := m.shards[i]
 		s.lock()
 		n += s.slots.Len()
 		s.mu.Unlock()

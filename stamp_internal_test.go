@@ -43,7 +43,7 @@ func TestStampsComeFromTheClockWhereItIsFine(t *testing.T) {
 	assert.Equal(t, want, got, "handles tracked one after another, over every shard, are cleaned up newest first")
 
 	for i := range m.shards {
-		s := &m.shards[i]
+		s := m.shards[i]
 		assert.LessOrEqual(t, s.last, uint64(m.now()), "a fine stamp is the time its Track read")
 	}
 }

@@ -46,7 +46,7 @@ func (m *Manager) Stats() Stats {
 		mem       = int(unsafe.Sizeof(*m)) + len(m.shards)*int(unsafe.Sizeof(shard{}))
 	)
 	for i := range m.shards {
-		s := &m.shards[i]
+		s := m.shards[i]
 		s.lock()
 		st.Active += s.slots.Len()
 		st.PlayerPools += s.players.Len()
@@ -55,8 +55,8 @@ func (m *Manager) Stats() Stats {
 		st.Disconnected += s.c.disconnected
 		st.Untracked += s.c.untracked
 		st.Stale += s.c.stale
-		st.Expired += s.c.expired
-		st.Orphaned += s.c.orphaned
+		st.Expired += s.swept.expired
+		st.Orphaned += s.swept.orphaned
 		st.Exited += s.c.exited
 		mem += s.slots.Pages()*int(s.slots.PageBytes()) + s.extraBytes +
 			(s.players.Len()+s.services.Len()+s.tags.Len())*poolBytes

@@ -39,7 +39,7 @@ func (m *Manager) Sweep() (int, error) {
 	}
 	now := m.now()
 	for i := range m.shards {
-		c, err := m.sweepShard(&m.shards[i], now)
+		c, err := m.sweepShard(m.shards[i], now)
 		n += c
 		errs = append(errs, err)
 	}
@@ -146,7 +146,7 @@ func (m *Manager) isOnline(online func(string) bool, player string) (ok bool) {
 func (m *Manager) playerNames() []string {
 	var names []string
 	for i := range m.shards {
-		s := &m.shards[i]
+		s := m.shards[i]
 		s.lock()
 		for name := range s.players.All() {
 			names = append(names, name)

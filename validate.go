@@ -47,7 +47,7 @@ func (m *Manager) problems() []string {
 	parts := make(map[Pool]int)  // shards holding a part of each
 	keyed := 0
 	for i := range m.shards {
-		s := &m.shards[i]
+		s := m.shards[i]
 		keyed += s.checkLocked(&c, m.lastStampLocked(s), totals, parts)
 	}
 	m.checkKeyCount(&c, keyed)
