@@ -99,7 +99,7 @@ func (s *shard) partLen(p Pool) int {
 	s.lock()
 	defer s.mu.Unlock()
 	if part := s.partLocked(p, false); part != nil {
-		return part.n
+		return int(part.n)
 	}
 	return 0
 }

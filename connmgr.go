@@ -128,13 +128,15 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 		s.mu.Unlock()
 		return 0, m.refuse(&meta, h, ErrClosed)
 	}
-	if limit := m.cfg.maxPerPlayer; limit > 0 && meta.Player != "" {
-		if p := s.playerLocked(hash, meta.Player, false); p != nil && p.n >= limit {
+	var p *pool
+	if meta.Player != "" {
+		p = s.playerLocked(hash, meta.Player, false)
+		if limit := m.cfg.maxPerPlayer; limit > 0 && p != nil && int(p.n) >= limit {
 			s.mu.Unlock()
 			return 0, m.refuse(&meta, h, errLimit(meta.Player, limit))
 		}
 	}
-	slot, gen, e, ok := s.slots.Alloc()
+	slot, gen, e, ok := s.allocLocked(p)
 	if !ok {
 		s.mu.Unlock()
 		return 0, m.refuse(&meta, h, errFull)
@@ -142,7 +144,7 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	// The stamp is taken under the shard lock, so that each shard's lists
 	// are in stamp order.
 	*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created)}
-	s.insertLocked(slot, e, meta.Player, hash)
+	s.insertLocked(slot, e, p, meta.Player, hash)
 	id := s.id(slot, gen)
 	s.mu.Unlock()
 	return id, nil
@@ -194,7 +196,7 @@ func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 		return 0, nil, err
 	}
 	*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created)}
-	s.insertLocked(slot, e, meta.Player, hash)
+	s.insertLocked(slot, e, nil, meta.Player, hash)
 	id := s.id(slot, gen)
 	s.mu.Unlock()
 	return id, nil, nil
@@ -207,18 +209,20 @@ func (m *Manager) admitLocked(s *shard, player string, leaving *pool) (slot, gen
 	if m.closed.Load() {
 		return 0, 0, nil, ErrClosed
 	}
-	if limit := m.cfg.maxPerPlayer; limit > 0 && player != "" {
-		if p := s.partLocked(Player(player), false); p != nil {
-			n := p.n
-			if p == leaving {
-				n--
-			}
-			if n >= limit {
-				return 0, 0, nil, errLimit(player, limit)
-			}
+	var p *pool
+	if player != "" {
+		p = s.partLocked(Player(player), false)
+	}
+	if limit := m.cfg.maxPerPlayer; limit > 0 && p != nil {
+		n := int(p.n)
+		if p == leaving {
+			n--
+		}
+		if n >= limit {
+			return 0, 0, nil, errLimit(player, limit)
 		}
 	}
-	slot, gen, e, ok := s.slots.Alloc()
+	slot, gen, e, ok := s.allocLocked(p)
 	if !ok {
 		return 0, 0, nil, errFull
 	}
@@ -330,7 +334,7 @@ func (m *Manager) Len(p Pool) int {
 	s.lock()
 	defer s.mu.Unlock()
 	if part := s.partLocked(p, false); part != nil {
-		return part.n
+		return int(part.n)
 	}
 	return 0
 }

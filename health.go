@@ -111,7 +111,7 @@ const healthChunk = 64
 // handle and copies what the report needs, then counts with no lock held.
 func (w *healthWalk) walkShard(s *shard) {
 	s.lock()
-	s.checkCountersLocked(&w.c, s.slots.Len())
+	s.checkCountersLocked(&w.c, s.activeLocked())
 	w.cross.shardLocked(s)
 	s.mu.Unlock()
 	for from := uint32(0); ; from += healthChunk {

@@ -84,7 +84,7 @@ func (cc *crossCheck) init(shards, pools int) {
 // shardLocked records the shard's own counts.
 func (cc *crossCheck) shardLocked(s *shard) {
 	ss := &cc.shards[s.index]
-	ss.live[0], ss.inPlayers[0], ss.extraBytes[0] = s.slots.Len(), s.inPlayers, s.extraBytes
+	ss.live[0], ss.inPlayers[0], ss.extraBytes[0] = s.activeLocked(), int(s.inPlayers), s.extraBytes
 	ss.kinds[playerKind][0] = s.players.Len()
 	ss.kinds[serviceKind][0] = s.services.Len()
 	ss.kinds[tagKind][0] = s.tags.Len()
@@ -96,13 +96,13 @@ func (cc *crossCheck) entryLocked(s *shard, e *entry) {
 	ss.live[1]++
 	if p := e.player; p != nil {
 		ss.inPlayers[1]++
-		cc.members = append(cc.members, membership{p: p, n: p.n, shard: int(s.index)})
+		cc.members = append(cc.members, membership{p: p, n: int(p.n), shard: int(s.index)})
 	}
 	if x := e.x; x != nil {
 		ss.extraBytes[1] += x.size()
 		for i := range x.links {
 			if p := x.links[i].pool; p != nil {
-				cc.members = append(cc.members, membership{p: p, n: p.n, shard: int(s.index)})
+				cc.members = append(cc.members, membership{p: p, n: int(p.n), shard: int(s.index)})
 			}
 		}
 		if x.key() != "" {

@@ -152,7 +152,7 @@ func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra, created int64) (ID,
 			old = &d
 		}
 		*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created)}
-		s.insertLocked(slot, e, meta.Player, hash)
+		s.insertLocked(slot, e, nil, meta.Player, hash)
 		unlock()
 		return id, old, nil
 	}

@@ -67,9 +67,17 @@ func (p Pool) valid() bool { return p.kind != invalidKind && p.name != "" }
 // keep entries small); service and tag pools chain the links in the entries'
 // extra part. Either way first is the oldest and last the newest, so cleanup
 // walks from last.
+//
+// A player pool also keeps the slot of its most recently removed handle
+// parked (see slots.Table.Park) for its next Track: a player's Tracks and
+// Disconnects then keep reusing a slot that only that player writes,
+// instead of taking the shard's most recently freed slot, which whatever
+// processor served some other player wrote last. The struct is 64 bytes, a
+// cache line and a size class of its own, so that pools share no lines.
 type pool struct {
 	key         Pool
-	n           int        // handles in this part
+	n           int32      // handles in this part
+	spare       uint32     // player pools: slot+1 of the parked slot, 0 = none
 	first, last uint32     // player pools: slot+1 of the oldest/newest entry, 0 = none
 	head, tail  *link      // service and tag pools: oldest/newest link
 	total       *poolTotal // service and tag pools: the count over all shards

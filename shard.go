@@ -76,7 +76,8 @@ func (c *counters) version() uint64 {
 type shard struct {
 	mu        sync.Mutex // guards the fields below but waiting
 	c         counters
-	inPlayers int    // entries in a player pool
+	inPlayers int32  // entries in a player pool
+	parked    int32  // slots parked in player pools (see pool)
 	last      uint64 // the newest stamp handed out here, where the clock is fine (see stamp.go)
 
 	slots      *slots.Table[entry]
@@ -167,9 +168,14 @@ func (s *shard) playerLocked(hash uint64, player string, create bool) *pool {
 	return p
 }
 
-// dropPartLocked forgets an empty pool part.
+// dropPartLocked forgets an empty pool part, freeing its parked slot.
 func (s *shard) dropPartLocked(p *pool) {
 	if p.key.kind == playerKind {
+		if p.spare != 0 {
+			s.slots.FreeParked(p.spare - 1)
+			p.spare = 0
+			s.parked--
+		}
 		// Rehashing here costs only when a player's last handle goes.
 		s.players.remove(maphash.String(s.seed, p.key.name), p)
 		return
@@ -180,11 +186,41 @@ func (s *shard) dropPartLocked(p *pool) {
 	}
 }
 
+// activeLocked counts the handles s holds.
+func (s *shard) activeLocked() int { return s.slots.Len() - int(s.parked) }
+
+// allocLocked takes a slot for a new handle of player pool p (nil for none
+// yet, or no player): p's parked slot if it has one, else a free one.
+func (s *shard) allocLocked(p *pool) (slot, gen uint32, e *entry, ok bool) {
+	if p != nil && p.spare != 0 {
+		slot = p.spare - 1
+		p.spare = 0
+		s.parked--
+		gen, e = s.slots.Unpark(slot)
+		return slot, gen, e, true
+	}
+	return s.slots.Alloc()
+}
+
+// freeLocked frees the slot of a handle removed from player pool p (nil for
+// none): it parks it in p if p lives on and has none parked yet.
+func (s *shard) freeLocked(slot uint32, p *pool) {
+	if p != nil && p.n > 0 && p.spare == 0 && s.slots.Park(slot) {
+		p.spare = slot + 1
+		s.parked++
+		return
+	}
+	s.slots.Free(slot)
+}
+
 // insertLocked fills a freshly allocated entry and links it into its pools.
-// hash is the maphash of player.
-func (s *shard) insertLocked(slot uint32, e *entry, player string, hash uint64) {
+// p is the player's pool if the caller has it, else nil; hash is the
+// maphash of player.
+func (s *shard) insertLocked(slot uint32, e *entry, p *pool, player string, hash uint64) {
 	if player != "" {
-		p := s.playerLocked(hash, player, true)
+		if p == nil {
+			p = s.playerLocked(hash, player, true)
+		}
 		p.pushSlot(s, slot, e)
 		e.player = p
 		s.inPlayers++
@@ -208,7 +244,7 @@ func (s *shard) removeLocked(slot, gen uint32, e *entry, why reason) detached {
 		d.player = p.key.name
 	}
 	s.unlinkLocked(d.id, e, why)
-	s.slots.Free(slot)
+	s.freeLocked(slot, e.player)
 	return d
 }
 

@@ -88,7 +88,7 @@ func (m *Manager) active() int {
 	for i := range m.shards {
 		s := m.shards[i]
 		s.lock()
-		n += s.slots.Len()
+		n += s.activeLocked()
 		s.mu.Unlock()
 	}
 	return n

@@ -48,9 +48,9 @@ func (m *Manager) Stats() Stats {
 	for i := range m.shards {
 		s := m.shards[i]
 		s.lock()
-		st.Active += s.slots.Len()
+		st.Active += s.activeLocked()
 		st.PlayerPools += s.players.Len()
-		inPlayers += s.inPlayers
+		inPlayers += int(s.inPlayers)
 		st.Tracked += s.c.tracked
 		st.Disconnected += s.c.disconnected
 		st.Untracked += s.c.untracked

@@ -113,11 +113,24 @@ func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]in
 			}
 		}
 	}
-	if live != s.slots.Len() {
-		c.addf("shard %d counts %d live slots, found %d", s.index, s.slots.Len(), live)
+	if live != s.activeLocked() {
+		c.addf("shard %d counts %d live slots, found %d", s.index, s.activeLocked(), live)
 	}
-	if inPlayers != s.inPlayers {
+	if inPlayers != int(s.inPlayers) {
 		c.addf("shard %d counts %d handles in player pools, found %d", s.index, s.inPlayers, inPlayers)
+	}
+	parked := 0
+	for _, p := range s.players.All() {
+		if p.spare == 0 {
+			continue
+		}
+		parked++
+		if _, _, live := s.slots.Live(p.spare - 1); live {
+			c.addf("%s keeps slot %d parked, but a handle lives in it", p.key, p.spare-1)
+		}
+	}
+	if parked != int(s.parked) {
+		c.addf("shard %d counts %d parked slots, its player pools keep %d", s.index, s.parked, parked)
 	}
 	if extraBytes != s.extraBytes {
 		c.addf("shard %d counts %d bytes of extra parts, found %d", s.index, s.extraBytes, extraBytes)
@@ -141,7 +154,7 @@ func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]in
 				c.addf("shard %d indexes %s under %q", s.index, p.key, name)
 			}
 			walked += s.checkLinkPoolLocked(c, p)
-			totals[p.key] += p.n
+			totals[p.key] += int(p.n)
 			parts[p.key]++
 		}
 	}
@@ -255,7 +268,7 @@ func (s *shard) checkPlayerPoolLocked(c *checker, p *pool) int {
 		switch {
 		case !ok:
 			c.addf("%s links free slot %d", p.key, cur-1)
-		case n > p.n:
+		case n > int(p.n):
 			c.addf("%s is longer than its count %d", p.key, p.n)
 		case e.player != p || e.prev != prev:
 			c.addf("%s has a broken link at slot %d", p.key, cur-1)
@@ -272,7 +285,7 @@ func (s *shard) checkPlayerPoolLocked(c *checker, p *pool) int {
 	if prev != p.last {
 		c.addf("%s does not end at its last entry", p.key)
 	}
-	if n != p.n || n == 0 {
+	if n != int(p.n) || n == 0 {
 		c.addf("%s counts %d handles, holds %d", p.key, p.n, n)
 	}
 	return n
@@ -289,7 +302,7 @@ func (s *shard) checkLinkPoolLocked(c *checker, p *pool) int {
 		case !ok:
 			c.addf("%s links free slot %d", p.key, l.slot)
 			return n
-		case n > p.n:
+		case n > int(p.n):
 			c.addf("%s is longer than its count %d", p.key, p.n)
 			return n
 		case l.pool != p || l.prev != prev || e.x == nil:
@@ -304,7 +317,7 @@ func (s *shard) checkLinkPoolLocked(c *checker, p *pool) int {
 	if prev != p.tail {
 		c.addf("%s does not end at its last entry", p.key)
 	}
-	if n != p.n || n == 0 {
+	if n != int(p.n) || n == 0 {
 		c.addf("%s counts %d handles, holds %d", p.key, p.n, n)
 	}
 	if p.total == nil {

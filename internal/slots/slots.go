@@ -48,7 +48,7 @@ type Table[T any] struct {
 	base    []uint32   // per page index: the generation a remade page starts at
 	nonfull []uint64   // bit i: pages[i] exists and has a free slot
 	limit   uint32     // slots never reach this index
-	live    int        // slots allocated and not held or freed
+	live    int        // slots allocated and not held or freed: live or parked
 	held    int        // slots taken out of use by Hold, not yet released
 	npages  int
 }
@@ -59,7 +59,7 @@ func New[T any](limit uint32) *Table[T] {
 	return &Table[T]{limit: limit}
 }
 
-// Len reports the number of live slots.
+// Len reports the number of live slots, parked ones included (see Park).
 func (t *Table[T]) Len() int { return t.live }
 
 // Pages reports the number of pages currently allocated.
@@ -144,6 +144,42 @@ func (t *Table[T]) Hold(slot uint32) *T {
 	t.live--
 	t.held++
 	return &p.vals[off]
+}
+
+// Park takes a live slot out of use, as Free does, but keeps it for the
+// caller to use again with Unpark instead of putting it back on its page's
+// free list: its value is zeroed and its generation moves on, so that its
+// old name finds nothing, and nothing else in the table changes. (A caller
+// that frees and allocates again and again for one owner can so keep
+// reusing the same slot without touching the memory that the table's other
+// users share.) Until Unpark or FreeParked, Len still counts the slot, and
+// Get and Live do not find it. Park reports false, and does nothing, when
+// the slot's generations are running out; free it instead.
+func (t *Table[T]) Park(slot uint32) bool {
+	p := t.pages[slot>>pageBits]
+	off := slot & pageMask
+	if p.gens[off]+1 == retiredGen {
+		return false
+	}
+	var zero T
+	p.vals[off] = zero
+	p.gens[off]++
+	return true
+}
+
+// Unpark makes a parked slot live again, under a new generation, and
+// returns that generation and a pointer to the slot's zero value.
+func (t *Table[T]) Unpark(slot uint32) (gen uint32, v *T) {
+	p := t.pages[slot>>pageBits]
+	off := slot & pageMask
+	p.gens[off]++
+	return p.gens[off], &p.vals[off]
+}
+
+// FreeParked makes a parked slot free.
+func (t *Table[T]) FreeParked(slot uint32) {
+	t.live--
+	t.recycle(slot)
 }
 
 // Held reports the number of slots taken out of use by Hold and not yet

@@ -193,3 +193,31 @@ func TestReleaseKeepsOtherPagesRules(t *testing.T) {
 	assert.Equal(t, 1, tb.Pages(), "the emptied page goes once another page has room")
 	assert.Equal(t, 1, tb.Len())
 }
+
+func TestParkKeepsTheSlotForUnpark(t *testing.T) {
+	tb := slots.New[int](0)
+	slot, gen, v, _ := tb.Alloc()
+	*v = 7
+	other, _, _, _ := tb.Alloc()
+
+	require.True(t, tb.Park(slot))
+	assert.Nil(t, tb.Get(slot, gen), "a parked slot's old name finds nothing")
+	_, _, live := tb.Live(slot)
+	assert.False(t, live, "nor is it live")
+	assert.Equal(t, 2, tb.Len(), "Len still counts it")
+	fresh, _, _, _ := tb.Alloc()
+	assert.NotEqual(t, slot, fresh, "Alloc does not hand it out")
+	tb.Free(fresh)
+
+	gen2, v2 := tb.Unpark(slot)
+	assert.Equal(t, uint32(1), gen2&1, "an unparked slot is live")
+	assert.NotEqual(t, gen, gen2, "under a new generation")
+	assert.Zero(t, *v2, "with a zeroed value")
+	assert.Same(t, v2, tb.Get(slot, gen2))
+
+	require.True(t, tb.Park(slot))
+	tb.FreeParked(slot)
+	tb.Free(other)
+	assert.Zero(t, tb.Len())
+	assert.Zero(t, tb.Pages(), "freeing the parked slot of an otherwise empty table releases its pages")
+}
