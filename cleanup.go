@@ -41,7 +41,7 @@ func (m *Manager) Cleanup(p Pool) (int, error) {
 		return 0, fmt.Errorf("%w: cleanup of %s pool with an empty name", ErrInvalid, p)
 	}
 	m.regs.releasePool(p)
-	return m.disconnectAll(m.detachPool(p, byDisconnect))
+	return m.disconnectHeld(m.holdPool(p, byDisconnect), nil)
 }
 
 // CleanupPlayer is Cleanup(Player(player)): everything a leaving player
@@ -61,31 +61,32 @@ func (m *Manager) CleanupTag(tag string) (int, error) {
 	return m.Cleanup(Tag(tag))
 }
 
-// detachPool detaches the handles of p tracked so far, newest first.
-func (m *Manager) detachPool(p Pool, why reason) []detached {
+// holdPool takes the handles of p tracked so far out of the manager, as
+// holdAll does, and returns them newest first.
+func (m *Manager) holdPool(p Pool, why reason) []held {
 	bound := m.stampBound()
 	if p.kind == playerKind {
-		return m.playerHome(p.name).detachPart(p, bound, why, nil)
+		return m.playerHome(p.name).holdPart(p, bound, why, nil)
 	}
-	var out []detached
-	for i := range m.shards {
-		out = m.shards[i].detachPart(p, bound, why, out)
+	var out []held
+	for _, s := range m.shards {
+		out = s.holdPart(p, bound, why, out)
 	}
-	sortNewestFirst(out)
+	sortHeldNewestFirst(out)
 	return out
 }
 
-// detachPart appends to out the handles of s's part of p tracked at or
-// before bound, newest first, taking the lock once per chunk.
-func (s *shard) detachPart(p Pool, bound uint64, why reason, out []detached) []detached {
+// holdPart appends to out the handles of s's part of p tracked at or before
+// bound, newest first, taking the lock once per chunk.
+func (s *shard) holdPart(p Pool, bound uint64, why reason, out []held) []held {
 	for more := true; more; {
 		// Make room for the whole part first, in one allocation: growing
-		// out copies everything detached so far, which must not happen
-		// while the lock is held, and growing it in steps would copy it
-		// several times over.
+		// out copies everything held so far, which must not happen while
+		// the lock is held, and growing it in steps would copy it several
+		// times over.
 		out = slices.Grow(out, s.partLen(p))
 		s.lock()
-		out, more = s.detachPartLocked(p, bound, why, out)
+		out, more = s.holdPartLocked(p, bound, why, out)
 		s.mu.Unlock()
 		if more {
 			letWaitersIn(s)
@@ -104,10 +105,10 @@ func (s *shard) partLen(p Pool) int {
 	return 0
 }
 
-// detachPartLocked detaches up to chunk handles of s's part of key, newest
+// holdPartLocked holds up to chunk handles of s's part of key, newest
 // first, skipping those tracked after bound (they are at the newest end). It
 // reports whether any are left.
-func (s *shard) detachPartLocked(key Pool, bound uint64, why reason, out []detached) ([]detached, bool) {
+func (s *shard) holdPartLocked(key Pool, bound uint64, why reason, out []held) ([]held, bool) {
 	p := s.partLocked(key, false)
 	if p == nil {
 		return out, false
@@ -121,9 +122,10 @@ func (s *shard) detachPartLocked(key Pool, bound uint64, why reason, out []detac
 			if n == chunk {
 				return out, true
 			}
-			prev := s.slots.At(cur - 1).prev
-			out = append(out, s.removeSlotLocked(cur-1, why))
-			cur = prev
+			slot := cur - 1
+			e, gen, _ := s.slots.Live(slot)
+			cur = e.prev
+			out = append(out, s.holdLocked(slot, gen, e, why))
 		}
 		return out, false
 	}
@@ -135,13 +137,19 @@ func (s *shard) detachPartLocked(key Pool, bound uint64, why reason, out []detac
 		if n == chunk {
 			return out, true
 		}
-		// Removing l's entry unlinks only that entry's links, so prev,
+		// Holding l's entry unlinks only that entry's links, so prev,
 		// another entry's link, stays valid.
 		prev := l.prev
-		out = append(out, s.removeSlotLocked(l.slot, why))
+		e, gen, _ := s.slots.Live(l.slot)
+		out = append(out, s.holdLocked(l.slot, gen, e, why))
 		l = prev
 	}
 	return out, false
+}
+
+// sortHeldNewestFirst orders held handles by descending stamp.
+func sortHeldNewestFirst(hs []held) {
+	slices.SortFunc(hs, func(a, b held) int { return cmp.Compare(b.seq, a.seq) })
 }
 
 // sortNewestFirst orders detached handles by descending track order.

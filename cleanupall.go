@@ -57,7 +57,7 @@ func (m *Manager) holdAll(bound uint64, why reason) []held {
 			letWaitersIn(s)
 		}
 	}
-	slices.SortFunc(out, func(a, b held) int { return cmp.Compare(b.seq, a.seq) })
+	sortHeldNewestFirst(out)
 	return out
 }
 

@@ -12,29 +12,33 @@ import (
 	"github.com/connmgr/connmgr"
 )
 
-// TestCleanupAllKeepsLittlePerHandle checks what CleanupAll and Shutdown
-// allocate to disconnect everything: 24 bytes per handle to put them in
-// order, not a copy of each handle's entry. A copy, about 100 bytes per
-// handle, is enough on a million handles to start a garbage collection in
-// the middle of the cleanup, which delays every other goroutine.
-func TestCleanupAllKeepsLittlePerHandle(t *testing.T) {
+// TestCleanupsKeepLittlePerHandle checks what CleanupAll, Shutdown and
+// Cleanup allocate to disconnect their handles: 24 bytes per handle to put
+// them in order, not a copy of each handle's entry. A copy, about 100 bytes
+// per handle, is enough on a million handles to start a garbage collection
+// in the middle of the cleanup, which delays every other goroutine.
+func TestCleanupsKeepLittlePerHandle(t *testing.T) {
 	const handles = 100_000
 	const maxPerHandle = 40 // bytes: 24 for the handle's place in the order, and slack
 	players := numbered("p", handles/10)
 	for _, tc := range []struct {
-		name string
-		run  func(m *connmgr.Manager) (int, error)
+		name    string
+		players []string
+		run     func(m *connmgr.Manager) (int, error)
 	}{
-		{"CleanupAll", (*connmgr.Manager).CleanupAll},
-		{"Shutdown", func(m *connmgr.Manager) (int, error) {
+		{"CleanupAll", players, (*connmgr.Manager).CleanupAll},
+		{"Shutdown", players, func(m *connmgr.Manager) (int, error) {
 			return handles, m.Shutdown(context.Background())
+		}},
+		{"CleanupPlayer", []string{"p"}, func(m *connmgr.Manager) (int, error) {
+			return m.CleanupPlayer("p")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := connmgr.New()
 			defer m.Close()
 			for i := range handles {
-				_, err := m.Track(playerMeta(players, i), nop{})
+				_, err := m.Track(playerMeta(tc.players, i), nop{})
 				require.NoError(t, err)
 			}
 			var before, after runtime.MemStats

@@ -73,7 +73,8 @@
 //     returns, every handle tracked before the call has been disconnected
 //     (or untracked, or dropped as stale).
 //   - Newest first: one cleanup disconnects its handles in reverse track
-//     order, as defer does.
+//     order, as defer does. A Track that returned before another began is
+//     the older; Tracks that overlap in time have no order between them.
 //   - No lock is held while user code runs (Disconnect, Connected, the
 //     presence function, the error handler), so Disconnect may call any
 //     Manager method. The one exception is Shutdown or Close from inside a
@@ -101,8 +102,13 @@
 // for a plain player handle, Lookup and Disconnect index an array instead of
 // hashing, pools are intrusive lists with O(1) removal, memory is given back
 // after churn, different players rarely share a lock, and [Manager.Stats]
-// sums counters instead of walking handles. Long walks (CleanupAll, Sweep,
-// Shutdown) take each lock for a bounded chunk at a time.
+// sums counters instead of walking handles. A player's Track and Disconnect
+// reuse a slot of that player's own and write, of what other players share,
+// one cache line of their shard; track order comes from the clock, not a
+// manager-wide counter (see stamp.go). Long walks (CleanupAll, Sweep,
+// Shutdown) take each lock for a bounded chunk at a time, let a waiting
+// Track in between chunks, and copy no handle out: CleanupAll and Shutdown
+// keep 24 bytes per handle.
 //
 // # Who calls Close
 //

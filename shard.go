@@ -308,12 +308,6 @@ func (s *shard) unlinkLocked(id ID, e *entry, why reason) {
 	}
 }
 
-// removeSlotLocked removes the live entry in slot.
-func (s *shard) removeSlotLocked(slot uint32, why reason) detached {
-	e, gen, _ := s.slots.Live(slot)
-	return s.removeLocked(slot, gen, e, why)
-}
-
 // size estimates the memory an extra part holds.
 func (x *extra) size() int {
 	n := int(unsafe.Sizeof(extra{})) + cap(x.links)*int(unsafe.Sizeof(link{}))

@@ -32,7 +32,7 @@ func (m *Manager) Sweep() (int, error) {
 				continue
 			}
 			m.regs.releasePool(Player(player))
-			c, err := m.disconnectAll(m.detachPool(Player(player), byPresence))
+			c, err := m.disconnectHeld(m.holdPool(Player(player), byPresence), nil)
 			n += c
 			errs = append(errs, err)
 		}
