@@ -84,7 +84,7 @@ func (s *shard) holdPart(p Pool, bound uint64, why reason, out []held) []held {
 		// out copies everything held so far, which must not happen while
 		// the lock is held, and growing it in steps would copy it several
 		// times over.
-		out = slices.Grow(out, s.partLen(p))
+		out = growHeld(out, s.partLen(p))
 		s.lock()
 		out, more = s.holdPartLocked(p, bound, why, out)
 		s.mu.Unlock()
@@ -93,6 +93,17 @@ func (s *shard) holdPart(p Pool, bound uint64, why reason, out []held) []held {
 		}
 	}
 	return out
+}
+
+// growHeld returns hs with room for n more, reallocating at most once.
+// (slices.Grow would do, but builds with -race allocate its temporary too.)
+func growHeld(hs []held, n int) []held {
+	if len(hs)+n <= cap(hs) {
+		return hs
+	}
+	grown := make([]held, len(hs), len(hs)+n)
+	copy(grown, hs)
+	return grown
 }
 
 // partLen reports the handles in s's part of p.
