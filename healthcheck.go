@@ -8,7 +8,7 @@ package connmgr
 //
 //   - each shard's counters against the Stats invariant, in one O(1) hold;
 //   - each live handle, in the chunk that visits it: its Handle and
-//     sequence number, each of its pools (indexed by the shard, its
+//     stamp, each of its pools (indexed by the shard, its
 //     neighbours in the pool's list linking back to it in track order) and
 //     the key index naming it (checkEntryLocked, shared with Validate);
 //     together these find any broken list, since a list whose every member

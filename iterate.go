@@ -64,7 +64,7 @@ type stream struct {
 }
 
 // merge yields the handles of srcs newest first, keeping the streams in a
-// heap by the sequence number of their next handle. Chunks are fetched
+// heap by the stamp of their next handle. Chunks are fetched
 // under their shard's lock inside next; yield runs with no lock held.
 func (m *Manager) merge(srcs []source, yield func(Info) bool) {
 	h := heapq.New(len(srcs), func(a, b *stream) bool { return a.buf[0].seq > b.buf[0].seq })
@@ -112,7 +112,7 @@ type partSource struct {
 	s     *shard
 	key   Pool
 	last  []ID   // the previous chunk, newest first
-	bound uint64 // the sequence number of the oldest handle yielded so far; 0 before the first chunk
+	bound uint64 // the stamp of the oldest handle yielded so far; 0 before the first chunk
 	done  bool
 }
 

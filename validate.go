@@ -174,7 +174,7 @@ func (s *shard) checkCountersLocked(c *checker, live int) {
 }
 
 // checkEntryLocked checks one live entry against what it can reach without
-// a walk: its Handle and sequence number, its pools (indexed by the shard,
+// a walk: its Handle and stamp, its pools (indexed by the shard,
 // and its neighbours in each pool's list linking back to it, older before
 // it and newer after), and the key index naming it as its key's holder.
 // Validate and Health both use it. It takes a key index part's lock, after
@@ -185,7 +185,7 @@ func (s *shard) checkEntryLocked(c *checker, slot, gen uint32, e *entry, maxSeq 
 		c.addf("handle %d has no Handle", id)
 	}
 	if e.seq == 0 || e.seq > maxSeq {
-		c.addf("handle %d has sequence number %d, past the last issued %d", id, e.seq, maxSeq)
+		c.addf("handle %d has stamp %d, past the last issued %d", id, e.seq, maxSeq)
 	}
 	if p := e.player; p != nil {
 		if got := s.partLocked(p.key, false); got != p {
@@ -241,7 +241,7 @@ func (s *shard) playerNeighboursLocked(slot uint32, e *entry) bool {
 }
 
 // linkNeighboursLocked reports whether the service or tag link l of an
-// entry with sequence number seq and its neighbours link to each other in
+// entry with stamp seq and its neighbours link to each other in
 // track order.
 func (s *shard) linkNeighboursLocked(l *link, seq uint64) bool {
 	p := l.pool
