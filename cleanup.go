@@ -13,19 +13,25 @@ import (
 // million handles never makes a concurrent Track wait long for the lock.
 const chunk = 256
 
-// letWaitersIn gives up the processor between two lock holds of a long walk
-// over s when a goroutine waits for s's lock. Unlocking a sync.Mutex readies
-// a goroutine waiting for it to run next on this processor, but the walk,
-// still running, takes the lock again long before that goroutine gets to
-// run; a sync.Mutex hands itself over only once a waiter has waited 1 ms.
-// Yielding lets the waiter run first, so that it waits for one chunk at
-// most. With no one waiting, the walk goes on: a yield costs a trip through
-// the scheduler, and can wake an idle processor for nothing.
+// letWaitersIn lets the goroutines waiting for s's lock take it, between
+// two lock holds of a long walk over s, before the walk takes it again.
+// Left alone, the walk would win every time: unlocking a sync.Mutex readies
+// a parked waiter to run next on this very processor, and a waiter still
+// spinning on another processor looks at the lock only now and then, while
+// the walk, running, takes the lock again at once; a sync.Mutex hands
+// itself over only once a waiter has waited 1 ms. So the walk yields the
+// processor until every goroutine that was waiting has had the lock (lock
+// counts them in s.waiting), or maxYields times: waiters that keep coming
+// cannot stall the walk. With no one waiting it does nothing, since a yield
+// costs a trip through the scheduler and can wake an idle processor.
 func letWaitersIn(s *shard) {
-	if s.waiting.Load() > 0 {
+	for i := 0; i < maxYields && s.waiting.Load() > 0; i++ {
 		runtime.Gosched()
 	}
 }
+
+// maxYields bounds how often a walk yields between two chunks.
+const maxYields = 64
 
 // Cleanup disconnects every handle in p, newest first, and returns how many
 // it disconnected (failed ones included) with [errors.Join] of one

@@ -47,3 +47,23 @@ func TestShardLayout(t *testing.T) {
 		assert.Zero(t, uintptr(unsafe.Pointer(s))%64, "shard %d starts on a cache line", i)
 	}
 }
+
+func TestALongWalkLetsWaitersTakeTheLockFirst(t *testing.T) {
+	var s shard
+	s.lock()
+	release := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.lock()
+		<-release
+		s.mu.Unlock()
+	}()
+	require.Eventually(t, func() bool { return s.waiting.Load() == 1 }, 5*time.Second, time.Millisecond)
+	// A walk's chunk ends: it unlocks and lets waiters in before its next.
+	s.mu.Unlock()
+	letWaitersIn(&s)
+	assert.False(t, s.mu.TryLock(), "the goroutine that was waiting has the lock before the walk takes it again")
+	close(release)
+	<-done
+}
