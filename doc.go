@@ -106,9 +106,9 @@
 // reuse a slot of that player's own and write, of what other players share,
 // one cache line of their shard; track order comes from the clock, not a
 // manager-wide counter (see stamp.go). Long walks (CleanupAll, Sweep,
-// Shutdown) take each lock for a bounded chunk at a time, let a waiting
-// Track in between chunks, and copy no handle out: CleanupAll and Shutdown
-// keep 24 bytes per handle.
+// Shutdown) take each lock for a bounded chunk at a time, let waiting
+// Tracks in between chunks, and copy no handle out: a cleanup keeps 24
+// bytes per handle.
 //
 // # Who calls Close
 //
