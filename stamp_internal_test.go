@@ -46,6 +46,15 @@ func TestStampsComeFromTheClockWhereItIsFine(t *testing.T) {
 		s := m.shards[i]
 		assert.LessOrEqual(t, s.last, uint64(m.now()), "a fine stamp is the time its Track read")
 	}
+
+	h := Func(func() {})
+	_, err := m.TrackPlayer("p", "resident", h)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(100, func() {
+		id, _ := m.TrackPlayer("p", "h", h)
+		_ = m.Disconnect(id)
+	})
+	assert.Zero(t, allocs, "a plain player handle's Track allocates nothing")
 }
 
 func TestStampsComeFromACounterWhereTimeStandsStill(t *testing.T) {
@@ -63,5 +72,12 @@ func TestStampsComeFromACounterWhereTimeStandsStill(t *testing.T) {
 		info, ok := m.Lookup(id)
 		require.True(t, ok)
 		assert.True(t, info.Created.Equal(time.Now()), "Created stays the time of Track")
+
+		h := Func(func() {})
+		allocs := testing.AllocsPerRun(100, func() {
+			id, _ := m.TrackPlayer("p", "h", h)
+			_ = m.Disconnect(id)
+		})
+		assert.Equal(t, 1.0, allocs, "the creation time costs one small allocation per Track")
 	})
 }
