@@ -2,7 +2,6 @@ package connmgr
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -167,56 +166,6 @@ func (s *shard) holdPartLocked(key Pool, bound uint64, why reason, out []held) (
 // sortHeldNewestFirst orders held handles by descending stamp.
 func sortHeldNewestFirst(hs []held) {
 	slices.SortFunc(hs, func(a, b held) int { return cmp.Compare(b.seq, a.seq) })
-}
-
-// sortNewestFirst orders detached handles by descending track order.
-func sortNewestFirst(ds []detached) {
-	if len(ds) <= chunk {
-		slices.SortFunc(ds, func(a, b detached) int { return cmp.Compare(b.seq, a.seq) })
-		return
-	}
-	// A detached is 88 bytes, and sorting swaps elements many times over:
-	// for long lists (CleanupAll, Shutdown) sort a 16-byte key per handle
-	// instead, then move each handle once.
-	type key struct {
-		seq  uint64
-		from int // where the handle is in ds; -1 once moved
-	}
-	keys := make([]key, len(ds))
-	for i := range ds {
-		keys[i] = key{ds[i].seq, i}
-	}
-	slices.SortFunc(keys, func(a, b key) int { return cmp.Compare(b.seq, a.seq) })
-	// Position i takes the handle at keys[i].from: follow each cycle of
-	// that permutation, holding its first handle aside.
-	for i := range keys {
-		if keys[i].from < 0 {
-			continue
-		}
-		first, j := ds[i], i
-		for {
-			from := keys[j].from
-			keys[j].from = -1
-			if from == i {
-				ds[j] = first
-				break
-			}
-			ds[j] = ds[from]
-			j = from
-		}
-	}
-}
-
-// disconnectAll disconnects ds in order and returns how many there were
-// with the joined errors.
-func (m *Manager) disconnectAll(ds []detached) (int, error) {
-	var errs []error
-	for i := range ds {
-		if err := m.disconnect(&ds[i]); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return len(ds), errors.Join(errs...)
 }
 
 // everything is a bound that includes every handle.

@@ -194,26 +194,26 @@ func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 	s, hash := m.home(meta)
 
 	s.lock()
-	slot, gen, e, err := m.admitLocked(s, meta.Player, nil)
+	slot, gen, e, p, err := m.admitLocked(s, meta.Player, nil)
 	if err != nil {
 		s.mu.Unlock()
 		return 0, nil, err
 	}
 	*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created)}
-	s.insertLocked(slot, e, nil, meta.Player, hash)
+	s.insertLocked(slot, e, p, meta.Player, hash)
 	id := s.id(slot, gen)
 	s.mu.Unlock()
 	return id, nil, nil
 }
 
 // admitLocked checks that s may take one more handle of player and takes a
-// slot for it, as Track does inline. leaving is the player pool of a handle that leaves in the
+// slot for it, as Track does inline, and returns the player's pool if it
+// exists yet. leaving is the player pool of a handle that leaves in the
 // same lock hold (a replaced key holder), which the limit does not count.
-func (m *Manager) admitLocked(s *shard, player string, leaving *pool) (slot, gen uint32, e *entry, err error) {
+func (m *Manager) admitLocked(s *shard, player string, leaving *pool) (slot, gen uint32, e *entry, p *pool, err error) {
 	if m.closed.Load() {
-		return 0, 0, nil, ErrClosed
+		return 0, 0, nil, nil, ErrClosed
 	}
-	var p *pool
 	if player != "" {
 		p = s.partLocked(Player(player), false)
 	}
@@ -223,14 +223,14 @@ func (m *Manager) admitLocked(s *shard, player string, leaving *pool) (slot, gen
 			n--
 		}
 		if n >= limit {
-			return 0, 0, nil, errLimit(player, limit)
+			return 0, 0, nil, nil, errLimit(player, limit)
 		}
 	}
 	slot, gen, e, ok := s.allocLocked(p)
 	if !ok {
-		return 0, 0, nil, errFull
+		return 0, 0, nil, nil, errFull
 	}
-	return slot, gen, e, nil
+	return slot, gen, e, p, nil
 }
 
 // errLimit is the refusal of a handle over the WithMaxPerPlayer limit.

@@ -131,7 +131,9 @@ func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra, created int64) (ID,
 		if prev != nil && ps == s {
 			leaving = prev.player
 		}
-		slot, gen, e, err := m.admitLocked(s, meta.Player, leaving)
+		// The player's pool is not kept: removing the old holder below may
+		// empty and drop it, so insertLocked looks it up again.
+		slot, gen, e, _, err := m.admitLocked(s, meta.Player, leaving)
 		if err != nil {
 			kp.mu.Unlock()
 			unlock()

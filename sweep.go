@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"slices"
 	"time"
 )
 
@@ -52,11 +51,12 @@ type probe struct {
 	l         Liveness
 }
 
-// sweepShard detaches s's expired handles and drops its stale ones, a
-// chunk of slots per lock hold, then disconnects the expired, newest first.
+// sweepShard takes s's expired handles out (held in place, as a cleanup
+// does) and drops its stale ones, a chunk of slots per lock hold, then
+// disconnects the expired, newest first.
 func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 	var (
-		expired []detached
+		expired []held
 		probes  []probe
 		stale   int
 		errs    []error
@@ -67,7 +67,7 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 			// Room for a chunk more, made before taking the lock, so that
 			// append never copies the expired handles while holding it.
 			// Sweeps that find nothing expired allocate nothing.
-			expired = slices.Grow(expired, chunk)
+			expired = growHeld(expired, chunk)
 		}
 		s.lock()
 		end := s.slots.Bound()
@@ -81,7 +81,7 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 				continue
 			}
 			if e.x != nil && e.x.ttl > 0 && now-e.x.created >= int64(e.x.ttl) {
-				expired = append(expired, s.removeLocked(slot, gen, e, byExpiry))
+				expired = append(expired, s.holdLocked(slot, gen, e, byExpiry))
 				continue
 			}
 			if l, ok := e.h.(Liveness); ok {
@@ -114,8 +114,8 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 		}
 		letWaitersIn(s)
 	}
-	sortNewestFirst(expired)
-	n, err := m.disconnectAll(expired)
+	sortHeldNewestFirst(expired)
+	n, err := m.disconnectHeld(expired, nil)
 	return n + stale, errors.Join(append(errs, err)...)
 }
 
