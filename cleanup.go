@@ -84,12 +84,14 @@ func (m *Manager) holdPool(p Pool, why reason) []held {
 // holdPart appends to out the handles of s's part of p tracked at or before
 // bound, newest first, taking the lock once per chunk.
 func (s *shard) holdPart(p Pool, bound uint64, why reason, out []held) []held {
+	// Make room for the whole part first, in one allocation: growing out
+	// copies everything held so far, which should not happen while the lock
+	// is held, and growing it in steps would copy it several times over.
+	// The part only loses members that the walk takes (those tracked later
+	// are skipped), so the room lasts, but for a Track that read the clock
+	// before bound and took the lock after partLen, which append absorbs.
+	out = growHeld(out, s.partLen(p))
 	for more := true; more; {
-		// Make room for the whole part first, in one allocation: growing
-		// out copies everything held so far, which must not happen while
-		// the lock is held, and growing it in steps would copy it several
-		// times over.
-		out = growHeld(out, s.partLen(p))
 		s.lock()
 		out, more = s.holdPartLocked(p, bound, why, out)
 		s.mu.Unlock()
