@@ -228,9 +228,13 @@ func BenchmarkLookup(b *testing.B) {
 		for i := range ids {
 			ids[i], _ = m.Track(playerMeta(players, i), benchHandle)
 		}
+		keys := make([]connmgr.ID, len(order))
+		for i, o := range order {
+			keys[i] = ids[o]
+		}
 		i := 0
 		for b.Loop() {
-			sinkInfo, _ = m.Lookup(ids[order[i%len(order)]])
+			sinkInfo, _ = m.Lookup(keys[i%len(keys)])
 			i++
 		}
 	})

@@ -18,7 +18,7 @@ func TestCallersAreRecordedAsPCsAndResolvedOnRead(t *testing.T) {
 
 	s, slot, gen := m.locate(id)
 	s.mu.Lock()
-	x := s.slots.Get(slot, gen).x
+	x := s.slots.Get(slot, gen).x.Load()
 	s.mu.Unlock()
 	require.NotNil(t, x, "with callers on, even a plain player handle gets a record")
 	require.NotNil(t, x.more)

@@ -133,7 +133,7 @@ func (s *shard) holdPartLocked(key Pool, bound uint64, why reason, out []held) (
 	}
 	if key.kind == playerKind {
 		cur := p.last
-		for cur != 0 && s.slots.At(cur-1).seq > bound {
+		for cur != 0 && s.slots.At(cur-1).seq.Load() > bound {
 			cur = s.slots.At(cur - 1).prev
 		}
 		for n := 0; cur != 0; n++ {
@@ -148,7 +148,7 @@ func (s *shard) holdPartLocked(key Pool, bound uint64, why reason, out []held) (
 		return out, false
 	}
 	l := p.tail
-	for l != nil && s.slots.At(l.slot).seq > bound {
+	for l != nil && s.slots.At(l.slot).seq.Load() > bound {
 		l = l.prev
 	}
 	for n := 0; l != nil; n++ {

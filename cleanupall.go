@@ -48,7 +48,7 @@ func (m *Manager) holdAll(bound uint64, why reason) []held {
 				break
 			}
 			for slot := from; slot < from+chunk && slot < end; slot++ {
-				if e, gen, ok := s.slots.Live(slot); ok && e.seq <= bound {
+				if e, gen, ok := s.slots.Live(slot); ok && e.seq.Load() <= bound {
 					buf = append(buf, s.holdLocked(slot, gen, e, why))
 				}
 			}
@@ -93,6 +93,9 @@ func (m *Manager) releaseHeld(hs []held) {
 	for len(hs) > 0 {
 		ids := buf[:0]
 		for _, h := range hs[:min(chunk, len(hs))] {
+			// The holder alone writes a held entry, so it clears it
+			// without the lock; the slot's generation moved on at Hold.
+			h.e.clear()
 			ids = append(ids, h.id)
 		}
 		hs = hs[len(ids):]
@@ -118,9 +121,9 @@ func (m *Manager) releaseHeld(hs []held) {
 // heldInfo describes a held handle.
 func (m *Manager) heldInfo(h *held) Info {
 	e := h.e
-	v := view{id: h.id, seq: e.seq, created: e.created(), name: e.name, x: e.x}
-	if e.player != nil {
-		v.player = e.player.key.name
+	v := view{id: h.id, seq: e.seq.Load(), created: e.created(), name: e.name(), x: e.x.Load()}
+	if p := e.player.Load(); p != nil {
+		v.player = p.key.name
 	}
 	return m.info(&v)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/connmgr/connmgr/internal/slots"
 )
@@ -147,7 +148,7 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	}
 	// The stamp is taken under the shard lock, so that each shard's lists
 	// are in stamp order.
-	*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created)}
+	e.set(h, meta.Name, x, m.stampLocked(s, created))
 	s.insertLocked(slot, e, p, meta.Player, hash)
 	id := s.id(slot, gen)
 	s.mu.Unlock()
@@ -199,7 +200,7 @@ func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 		s.mu.Unlock()
 		return 0, nil, err
 	}
-	*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created)}
+	e.set(h, meta.Name, x, m.stampLocked(s, created))
 	s.insertLocked(slot, e, p, meta.Player, hash)
 	id := s.id(slot, gen)
 	s.mu.Unlock()
@@ -258,36 +259,44 @@ func (m *Manager) TrackTag(tag, name string, h Handle) (ID, error) {
 	return m.Track(Meta{Name: name, Tags: []string{tag}}, h)
 }
 
-// Lookup returns what is known of the handle id names, in O(1). It reports
-// false for 0, an unknown ID, and a handle that has left the manager.
+// Lookup returns what is known of the handle id names, in O(1). It takes no
+// lock, so it never waits for Track, Disconnect or a walk over the shard.
+// It reports false for 0, an unknown ID, and a handle that has left the
+// manager.
 func (m *Manager) Lookup(id ID) (info Info, ok bool) {
 	s, slot, gen := m.locate(id)
-	s.lock()
-	e := s.slots.Get(slot, gen)
+	e, now := s.slots.Peek(slot, gen)
 	if e == nil {
-		s.mu.Unlock()
 		return
 	}
-	// Copy out only what can change and build the Info unlocked, written
-	// out rather than through viewLocked and info: Lookup is a hot path, and
-	// the intermediate view costs it about a fifth. The player pool's key
-	// and the extra part never change once tracked.
-	name, player, x, created := e.name, e.player, e.x, e.created()
-	s.mu.Unlock()
+	// Read what the Info needs, then check that the slot still holds the
+	// same handle. If its generation moved on meanwhile, the handle has
+	// left (and what was read may belong to its successor), so Lookup
+	// reports it gone, as it is by the time Lookup returns. The pool and
+	// extra part never change once the handle is tracked, so they are read
+	// after the check.
+	nameAt, nameLen := e.nameAt.Load(), e.nameLen.Load()
+	player, x, seq := e.player.Load(), e.x.Load(), e.seq.Load()
+	if now.Load() != gen {
+		return
+	}
 	// Fill the named result in place and end with a bare return: building
 	// the Info (144 bytes) in a variable and returning it, even naming the
 	// result in the return statement, copies it once more, which cost
 	// Lookup about a third of its time.
-	info.ID, info.Name, info.Created = id, name, m.created(created)
+	info.ID, info.Name = id, unsafe.String(nameAt, int(nameLen))
 	if player != nil {
 		info.Player = player.key.name
 	}
+	created := int64(seq) // as entry.created
 	if x != nil {
+		created = x.created
 		x.fill(&info.Meta)
 		if x.more != nil {
 			info.Caller = callerOf(&x.more.pcs)
 		}
 	}
+	info.Created = m.created(created)
 	ok = true
 	return
 }
@@ -432,9 +441,9 @@ type view struct {
 
 // viewLocked copies what an Info needs from the live entry e named id.
 func (s *shard) viewLocked(id ID, e *entry) view {
-	v := view{id: id, seq: e.seq, created: e.created(), name: e.name, x: e.x}
-	if e.player != nil {
-		v.player = e.player.key.name
+	v := view{id: id, seq: e.seq.Load(), created: e.created(), name: e.name(), x: e.x.Load()}
+	if p := e.player.Load(); p != nil {
+		v.player = p.key.name
 	}
 	return v
 }

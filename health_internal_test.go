@@ -81,7 +81,7 @@ func TestHealthAndValidateFindTheSameDamage(t *testing.T) {
 	t.Run("a broken service list", func(t *testing.T) {
 		corrupted(t, "broken link in service:s", func(m *Manager, ids []ID) func() {
 			_, e := entryOf(m, ids[3])
-			l := &e.x.links[0]
+			l := &e.x.Load().links[0]
 			old := l.prev
 			l.prev = nil
 			return func() { l.prev = old }
@@ -90,14 +90,14 @@ func TestHealthAndValidateFindTheSameDamage(t *testing.T) {
 	t.Run("a pool count that does not match its members", func(t *testing.T) {
 		corrupted(t, "player:p counts 7 handles, holds 6", func(m *Manager, ids []ID) func() {
 			_, e := entryOf(m, ids[0])
-			e.player.n++
-			return func() { e.player.n-- }
+			e.player.Load().n++
+			return func() { e.player.Load().n-- }
 		})
 	})
 	t.Run("a registry total that does not match", func(t *testing.T) {
 		corrupted(t, "registry counts 7 handles in tag:t, found 6", func(m *Manager, ids []ID) func() {
 			_, e := entryOf(m, ids[0])
-			total := e.x.links[1].pool.total
+			total := e.x.Load().links[1].pool.total
 			total.n.Add(1)
 			return func() { total.n.Add(-1) }
 		})

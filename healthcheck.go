@@ -94,11 +94,11 @@ func (cc *crossCheck) shardLocked(s *shard) {
 func (cc *crossCheck) entryLocked(s *shard, e *entry) {
 	ss := &cc.shards[s.index]
 	ss.live[1]++
-	if p := e.player; p != nil {
+	if p := e.player.Load(); p != nil {
 		ss.inPlayers[1]++
 		cc.members = append(cc.members, membership{p: p, n: int(p.n), shard: int(s.index)})
 	}
-	if x := e.x; x != nil {
+	if x := e.x.Load(); x != nil {
 		ss.extraBytes[1] += x.size()
 		for i := range x.links {
 			if p := x.links[i].pool; p != nil {

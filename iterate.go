@@ -164,7 +164,7 @@ func (c *partSource) playerChunkLocked(p *pool, out []view) []view {
 	if !resumed {
 		cur = p.last
 	}
-	for cur != 0 && c.passed(s.slots.At(cur-1).seq) {
+	for cur != 0 && c.passed(s.slots.At(cur-1).seq.Load()) {
 		cur = s.slots.At(cur - 1).prev
 	}
 	for n := 0; cur != 0 && n < chunk; n++ {
@@ -186,13 +186,13 @@ func (c *partSource) linkChunkLocked(p *pool, out []view) []view {
 	for i := len(c.last) - 1; i >= 0 && !resumed; i-- {
 		slot, gen := s.split(c.last[i])
 		if e := s.slots.Get(slot, gen); e != nil {
-			cur, resumed = e.x.link(c.key).prev, true
+			cur, resumed = e.x.Load().link(c.key).prev, true
 		}
 	}
 	if !resumed {
 		cur = p.tail
 	}
-	for cur != nil && c.passed(s.slots.At(cur.slot).seq) {
+	for cur != nil && c.passed(s.slots.At(cur.slot).seq.Load()) {
 		cur = cur.prev
 	}
 	for n := 0; cur != nil && n < chunk; n++ {
@@ -240,7 +240,7 @@ func (s *shard) refs() []ref {
 		}
 		for slot := from; slot < from+chunk && slot < end; slot++ {
 			if e, gen, ok := s.slots.Live(slot); ok {
-				out = append(out, ref{seq: e.seq, slot: slot, gen: gen})
+				out = append(out, ref{seq: e.seq.Load(), slot: slot, gen: gen})
 			}
 		}
 		s.mu.Unlock()

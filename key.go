@@ -129,7 +129,7 @@ func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra, created int64) (ID,
 		}
 		var leaving *pool
 		if prev != nil && ps == s {
-			leaving = prev.player
+			leaving = prev.player.Load()
 		}
 		// The player's pool is not kept: removing the old holder below may
 		// empty and drop it, so insertLocked looks it up again.
@@ -153,7 +153,7 @@ func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra, created int64) (ID,
 			d := ps.removeLocked(pslot, pgen, prev, byDisconnect)
 			old = &d
 		}
-		*e = entry{h: h, name: meta.Name, x: x, seq: m.stampLocked(s, created)}
+		e.set(h, meta.Name, x, m.stampLocked(s, created))
 		s.insertLocked(slot, e, nil, meta.Player, hash)
 		unlock()
 		return id, old, nil

@@ -14,13 +14,65 @@ import (
 // tracking a plain player handle allocates nothing; what most handles lack
 // lives in the extra part, keeping the common entry at 64 bytes, one cache
 // line.
+//
+// Lookup reads entries without the shard's lock (see slots.Table.Peek), so
+// every field it reads is written atomically: set fills them before the
+// slot is published, and clear empties them only after the slot's
+// generation has moved on. The name is kept as its bytes and length, the
+// two words of a string, because a string cannot be stored atomically.
+// Code holding the lock reads the fields with Load, which costs what a
+// plain read does. h, prev and next are the lock's alone.
 type entry struct {
 	h          Handle
-	name       string
-	player     *pool  // nil when Meta.Player is ""
-	x          *extra // nil unless the handle has a service, tags or a TTL, or the manager counts its stamps
-	seq        uint64 // its stamp: its place in track order (see stamp.go)
-	prev, next uint32 // neighbours in the player pool: slot+1, 0 = none
+	nameAt     atomic.Pointer[byte] // the name's bytes; see name
+	nameLen    atomic.Uint64
+	player     atomic.Pointer[pool]  // nil when Meta.Player is ""
+	x          atomic.Pointer[extra] // nil unless the handle has a service, tags or a TTL, or the manager counts its stamps
+	seq        atomic.Uint64         // its stamp: its place in track order (see stamp.go)
+	prev, next uint32                // neighbours in the player pool: slot+1, 0 = none
+}
+
+// set fills a slot's entry for a new handle, before the slot is published.
+// The player pool is set by insertLocked.
+func (e *entry) set(h Handle, name string, x *extra, seq uint64) {
+	e.h = h
+	if at := unsafe.StringData(name); e.nameAt.Load() != at {
+		e.nameAt.Store(at)
+	}
+	if n := uint64(len(name)); e.nameLen.Load() != n {
+		e.nameLen.Store(n)
+	}
+	if e.x.Load() != x {
+		e.x.Store(x)
+	}
+	e.seq.Store(seq)
+}
+
+// clear empties the entry of a slot that has just been freed, or held and
+// released, so that a free slot keeps nothing reachable. Only the pointers
+// need clearing; the next set overwrites the rest.
+func (e *entry) clear() {
+	e.park()
+	e.nameAt.Store(nil)
+	if e.player.Load() != nil {
+		e.player.Store(nil)
+	}
+}
+
+// park empties the entry of a slot parked in its player's pool of all but
+// the name and the pool. The pool's next Track most likely sets both again,
+// and set and insertLocked skip storing a value that is already there; the
+// pool clears the entry when it frees the slot (dropPartLocked).
+func (e *entry) park() {
+	e.h = nil
+	if e.x.Load() != nil {
+		e.x.Store(nil)
+	}
+}
+
+// name returns the handle's Meta.Name.
+func (e *entry) name() string {
+	return unsafe.String(e.nameAt.Load(), int(e.nameLen.Load()))
 }
 
 // created returns when the handle was tracked, as an offset from
@@ -28,10 +80,10 @@ type entry struct {
 // where it is not, the manager gives every handle an extra part, which
 // records it.
 func (e *entry) created() int64 {
-	if e.x != nil {
-		return e.x.created
+	if x := e.x.Load(); x != nil {
+		return x.created
 	}
-	return int64(e.seq)
+	return int64(e.seq.Load())
 }
 
 // reason says why a handle leaves the manager, and so which counter counts
@@ -172,7 +224,9 @@ func (s *shard) playerLocked(hash uint64, player string, create bool) *pool {
 func (s *shard) dropPartLocked(p *pool) {
 	if p.key.kind == playerKind {
 		if p.spare != 0 {
+			e := s.slots.At(p.spare - 1)
 			s.slots.FreeParked(p.spare - 1)
+			e.clear()
 			p.spare = 0
 			s.parked--
 		}
@@ -202,18 +256,23 @@ func (s *shard) allocLocked(p *pool) (slot, gen uint32, e *entry, ok bool) {
 	return s.slots.Alloc()
 }
 
-// freeLocked frees the slot of a handle removed from player pool p (nil for
-// none): it parks it in p if p lives on and has none parked yet.
-func (s *shard) freeLocked(slot uint32, p *pool) {
+// freeLocked frees the slot of entry e, a handle removed from player pool p
+// (nil for none): it parks it in p if p lives on and has none parked yet.
+// Either way it clears e (see clear and park) once the slot's generation
+// has moved on, as Lookup's lock-free reads need.
+func (s *shard) freeLocked(slot uint32, e *entry, p *pool) {
 	if p != nil && p.n > 0 && p.spare == 0 && s.slots.Park(slot) {
 		p.spare = slot + 1
 		s.parked++
+		e.park()
 		return
 	}
 	s.slots.Free(slot)
+	e.clear()
 }
 
-// insertLocked fills a freshly allocated entry and links it into its pools.
+// insertLocked links a freshly allocated entry, filled by entry.set, into
+// its pools and publishes its slot.
 // p is the player's pool if the caller has it, else nil; hash is the
 // maphash of player.
 func (s *shard) insertLocked(slot uint32, e *entry, p *pool, player string, hash uint64) {
@@ -222,10 +281,12 @@ func (s *shard) insertLocked(slot uint32, e *entry, p *pool, player string, hash
 			p = s.playerLocked(hash, player, true)
 		}
 		p.pushSlot(s, slot, e)
-		e.player = p
+		if e.player.Load() != p {
+			e.player.Store(p)
+		}
 		s.inPlayers++
 	}
-	if x := e.x; x != nil {
+	if x := e.x.Load(); x != nil {
 		s.extraBytes += x.size()
 		for i := range x.links {
 			l := &x.links[i]
@@ -234,32 +295,36 @@ func (s *shard) insertLocked(slot uint32, e *entry, p *pool, player string, hash
 		}
 	}
 	s.c.tracked++
+	s.slots.Publish(slot) // last: from here on Lookup finds the entry whole
 }
 
 // removeLocked unlinks the live entry e in slot from its pools, frees the
 // slot and counts the removal. The caller then owns the returned handle.
 func (s *shard) removeLocked(slot, gen uint32, e *entry, why reason) detached {
-	d := detached{h: e.h, id: s.id(slot, gen), seq: e.seq, created: e.created(), name: e.name, x: e.x}
-	if p := e.player; p != nil {
+	p := e.player.Load()
+	d := detached{h: e.h, id: s.id(slot, gen), seq: e.seq.Load(), created: e.created(), name: e.name(), x: e.x.Load()}
+	if p != nil {
 		d.player = p.key.name
 	}
 	s.unlinkLocked(d.id, e, why)
-	s.freeLocked(slot, e.player)
+	s.freeLocked(slot, e, p)
 	return d
 }
 
 // holdLocked takes the live entry e in slot out of the manager as
 // removeLocked does, but holds the slot instead of freeing it: e stays
 // where it is, for the caller to read with the lock released and to hand
-// back with releaseLocked. The caller then owns e's handle.
+// back with releaseLocked, once it has cleared e. The caller then owns e's
+// handle.
 func (s *shard) holdLocked(slot, gen uint32, e *entry, why reason) held {
 	id := s.id(slot, gen)
 	s.unlinkLocked(id, e, why)
 	s.slots.Hold(slot)
-	return held{seq: e.seq, e: e, id: id}
+	return held{seq: e.seq.Load(), e: e, id: id}
 }
 
-// releaseLocked frees the slot of a held entry.
+// releaseLocked frees the slot of a held entry, which the holder has
+// cleared.
 func (s *shard) releaseLocked(id ID) {
 	s.slots.Release(uint32(id) >> s.bits)
 }
@@ -268,14 +333,14 @@ func (s *shard) releaseLocked(id ID) {
 // key, and counts its removal: everything removeLocked and holdLocked do
 // but free or hold its slot.
 func (s *shard) unlinkLocked(id ID, e *entry, why reason) {
-	if p := e.player; p != nil {
+	if p := e.player.Load(); p != nil {
 		p.unlinkSlot(s, e)
 		s.inPlayers--
 		if p.n == 0 {
 			s.dropPartLocked(p)
 		}
 	}
-	if x := e.x; x != nil {
+	if x := e.x.Load(); x != nil {
 		s.extraBytes -= x.size()
 		for i := range x.links {
 			l := &x.links[i]

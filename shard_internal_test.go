@@ -67,3 +67,25 @@ func TestALongWalkLetsWaitersTakeTheLockFirst(t *testing.T) {
 	close(release)
 	<-done
 }
+
+func TestLookupTakesNoLock(t *testing.T) {
+	m := New()
+	defer m.Close()
+	id, err := m.TrackPlayer("p", "n", Func(func() {}))
+	require.NoError(t, err)
+	s, _, _ := m.locate(id)
+	s.mu.Lock() // as a long walk, or a Track of another player, would
+	defer s.mu.Unlock()
+	done := make(chan Info, 1)
+	go func() {
+		info, _ := m.Lookup(id)
+		done <- info
+	}()
+	select {
+	case info := <-done:
+		assert.Equal(t, "n", info.Name, "Lookup answers while the shard is locked")
+	case <-time.After(5 * time.Second):
+		t.Fatal("Lookup waited for the shard's lock")
+	}
+	assert.Zero(t, s.waiting.Load(), "and does not count itself as a waiter")
+}

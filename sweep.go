@@ -80,7 +80,7 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 			if !ok {
 				continue
 			}
-			if e.x != nil && e.x.ttl > 0 && now-e.x.created >= int64(e.x.ttl) {
+			if x := e.x.Load(); x != nil && x.ttl > 0 && now-x.created >= int64(x.ttl) {
 				expired = append(expired, s.holdLocked(slot, gen, e, byExpiry))
 				continue
 			}

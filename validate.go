@@ -102,10 +102,10 @@ func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]in
 		}
 		live++
 		s.checkEntryLocked(c, slot, gen, e, maxSeq)
-		if e.player != nil {
+		if e.player.Load() != nil {
 			inPlayers++
 		}
-		if x := e.x; x != nil {
+		if x := e.x.Load(); x != nil {
 			extraBytes += x.size()
 			links += len(x.links)
 			if x.key() != "" {
@@ -184,10 +184,10 @@ func (s *shard) checkEntryLocked(c *checker, slot, gen uint32, e *entry, maxSeq 
 	if e.h == nil {
 		c.addf("handle %d has no Handle", id)
 	}
-	if e.seq == 0 || e.seq > maxSeq {
-		c.addf("handle %d has stamp %d, past the last issued %d", id, e.seq, maxSeq)
+	if seq := e.seq.Load(); seq == 0 || seq > maxSeq {
+		c.addf("handle %d has stamp %d, past the last issued %d", id, seq, maxSeq)
 	}
-	if p := e.player; p != nil {
+	if p := e.player.Load(); p != nil {
 		if got := s.partLocked(p.key, false); got != p {
 			c.addf("handle %d is in %s, which its shard does not index", id, p.key)
 		}
@@ -195,7 +195,7 @@ func (s *shard) checkEntryLocked(c *checker, slot, gen uint32, e *entry, maxSeq 
 			c.addf("handle %d has a broken link in %s", id, p.key)
 		}
 	}
-	x := e.x
+	x := e.x.Load()
 	if x == nil {
 		return
 	}
@@ -204,7 +204,7 @@ func (s *shard) checkEntryLocked(c *checker, slot, gen uint32, e *entry, maxSeq 
 		switch {
 		case l.pool == nil || l.pool.key != l.key || l.slot != slot:
 			c.addf("handle %d has a broken link to %s", id, l.key)
-		case !s.linkNeighboursLocked(l, e.seq):
+		case !s.linkNeighboursLocked(l, e.seq.Load()):
 			c.addf("handle %d has a broken link in %s", id, l.key)
 		default:
 			if got, _ := s.parts(l.key.kind).Get(l.key.name); got != l.pool {
@@ -225,19 +225,19 @@ func (s *shard) checkEntryLocked(c *checker, slot, gen uint32, e *entry, maxSeq 
 // playerNeighboursLocked reports whether the entry in slot and its
 // neighbours in its player pool link to each other in track order.
 func (s *shard) playerNeighboursLocked(slot uint32, e *entry) bool {
-	p := e.player
+	p := e.player.Load()
 	if e.prev == 0 {
 		if p.first != slot+1 {
 			return false
 		}
-	} else if pe, _, ok := s.slots.Live(e.prev - 1); !ok || pe.player != p || pe.next != slot+1 || pe.seq >= e.seq {
+	} else if pe, _, ok := s.slots.Live(e.prev - 1); !ok || pe.player.Load() != p || pe.next != slot+1 || pe.seq.Load() >= e.seq.Load() {
 		return false
 	}
 	if e.next == 0 {
 		return p.last == slot+1
 	}
 	ne, _, ok := s.slots.Live(e.next - 1)
-	return ok && ne.player == p && ne.prev == slot+1 && ne.seq > e.seq
+	return ok && ne.player.Load() == p && ne.prev == slot+1 && ne.seq.Load() > e.seq.Load()
 }
 
 // linkNeighboursLocked reports whether the service or tag link l of an
@@ -249,14 +249,14 @@ func (s *shard) linkNeighboursLocked(l *link, seq uint64) bool {
 		if p.head != l {
 			return false
 		}
-	} else if pe, _, ok := s.slots.Live(l.prev.slot); !ok || l.prev.pool != p || l.prev.next != l || pe.seq >= seq {
+	} else if pe, _, ok := s.slots.Live(l.prev.slot); !ok || l.prev.pool != p || l.prev.next != l || pe.seq.Load() >= seq {
 		return false
 	}
 	if l.next == nil {
 		return p.tail == l
 	}
 	ne, _, ok := s.slots.Live(l.next.slot)
-	return ok && l.next.pool == p && l.next.prev == l && ne.seq > seq
+	return ok && l.next.pool == p && l.next.prev == l && ne.seq.Load() > seq
 }
 
 // checkPlayerPoolLocked walks a player pool from oldest to newest and
@@ -270,13 +270,13 @@ func (s *shard) checkPlayerPoolLocked(c *checker, p *pool) int {
 			c.addf("%s links free slot %d", p.key, cur-1)
 		case n > int(p.n):
 			c.addf("%s is longer than its count %d", p.key, p.n)
-		case e.player != p || e.prev != prev:
+		case e.player.Load() != p || e.prev != prev:
 			c.addf("%s has a broken link at slot %d", p.key, cur-1)
 		default:
-			if e.seq <= lastSeq {
+			if e.seq.Load() <= lastSeq {
 				c.addf("%s is out of track order at slot %d", p.key, cur-1)
 			}
-			n, prev, lastSeq = n+1, cur, e.seq
+			n, prev, lastSeq = n+1, cur, e.seq.Load()
 			cur = e.next
 			continue
 		}
@@ -305,14 +305,14 @@ func (s *shard) checkLinkPoolLocked(c *checker, p *pool) int {
 		case n > int(p.n):
 			c.addf("%s is longer than its count %d", p.key, p.n)
 			return n
-		case l.pool != p || l.prev != prev || e.x == nil:
+		case l.pool != p || l.prev != prev || e.x.Load() == nil:
 			c.addf("%s has a broken link at slot %d", p.key, l.slot)
 			return n
 		}
-		if e.seq <= lastSeq {
+		if e.seq.Load() <= lastSeq {
 			c.addf("%s is out of track order at slot %d", p.key, l.slot)
 		}
-		n, prev, lastSeq = n+1, l, e.seq
+		n, prev, lastSeq = n+1, l, e.seq.Load()
 	}
 	if prev != p.tail {
 		c.addf("%s does not end at its last entry", p.key)

@@ -11,11 +11,17 @@
 // Free and Trim.
 //
 // A Table is not safe for concurrent use; its owner guards it with a lock.
+// The one exception is Peek, which finds a live value without the lock (see
+// there). For Peek's sake the table never writes a value once it has handed
+// the slot out: Alloc and Unpark give the value back as its last owner left
+// it, and an owner that wants values cleared clears them itself, in a way
+// its lock-free readers can read concurrently.
 package slots
 
 import (
 	"math"
 	"math/bits"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -30,12 +36,14 @@ const (
 	retiredGen = math.MaxUint32 - 1
 )
 
-// page holds PageSize slots. A slot is live when its generation is odd: Alloc
-// and Free (or Hold) each add one. live counts the slots not free, held ones
-// included, so that a page is never released under a held value.
+// page holds PageSize slots. A slot is live when its generation is odd:
+// Publish and Free (or Hold, or Park) each add one. live counts the slots not
+// free, held ones included, so that a page is never released under a held
+// value. Generations are written atomically, for Peek; the owner, which
+// holds the lock, reads them with plain loads' cost.
 type page[T any] struct {
 	vals  [PageSize]T
-	gens  [PageSize]uint32
+	gens  [PageSize]atomic.Uint32
 	free  [PageSize]uint16 // stack of free offsets; the top is free[nfree-1]
 	nfree uint16
 	live  uint16
@@ -44,13 +52,21 @@ type page[T any] struct {
 // Table is a generational slot table of T. The zero value is an empty table
 // that can hold up to math.MaxUint32 slots; use New to set a smaller limit.
 type Table[T any] struct {
-	pages   []*page[T] // nil where a page was released or never made
-	base    []uint32   // per page index: the generation a remade page starts at
-	nonfull []uint64   // bit i: pages[i] exists and has a free slot
-	limit   uint32     // slots never reach this index
-	live    int        // slots allocated and not held or freed: live or parked
-	held    int        // slots taken out of use by Hold, not yet released
+	pages   []*page[T]                   // nil where a page was released or never made
+	dir     atomic.Pointer[directory[T]] // pages again, for Peek
+	base    []uint32                     // per page index: the generation a remade page starts at
+	nonfull []uint64                     // bit i: pages[i] exists and has a free slot
+	limit   uint32                       // slots never reach this index
+	live    int                          // slots allocated and not held or freed: live or parked
+	held    int                          // slots taken out of use by Hold, not yet released
 	npages  int
+}
+
+// directory is the list of pages that Peek reads without the owner's lock.
+// The owner keeps it equal to Table.pages: it stores each page made or
+// released in it too, and publishes a longer directory when pages grows.
+type directory[T any] struct {
+	pages []atomic.Pointer[page[T]]
 }
 
 // New returns an empty table whose slot numbers stay below limit
@@ -71,8 +87,12 @@ func (t *Table[T]) PageBytes() uintptr { return unsafe.Sizeof(page[T]{}) }
 // Bound reports a slot number that every live slot is below, for scans.
 func (t *Table[T]) Bound() uint32 { return uint32(len(t.pages)) << pageBits }
 
-// Alloc takes a free slot and returns its number, its (odd) generation and a
-// pointer to its zero value. ok is false when the table is at its limit.
+// Alloc takes a free slot and returns its number, the (odd) generation that
+// Publish will give it, and a pointer to its value, which is zero unless a
+// previous owner of the slot left it otherwise. The slot is not live until
+// Publish: Get, Live and Peek do not find it, so the caller can fill its
+// value first. Len counts it from Alloc on. ok is false when the table is
+// at its limit.
 func (t *Table[T]) Alloc() (slot, gen uint32, v *T, ok bool) {
 	pi, ok := t.lowestNonfull()
 	if !ok {
@@ -86,10 +106,45 @@ func (t *Table[T]) Alloc() (slot, gen uint32, v *T, ok bool) {
 	if p.nfree == 0 {
 		t.nonfull[pi/64] &^= 1 << (pi % 64)
 	}
-	p.gens[off]++
 	p.live++
 	t.live++
-	return pi<<pageBits | off, p.gens[off], &p.vals[off], true
+	return pi<<pageBits | off, p.gens[off].Load() + 1, &p.vals[off], true
+}
+
+// Publish makes a slot taken by Alloc or Unpark live, under the generation
+// they returned. From the moment Publish stores that generation, Peek can
+// find the value, so the caller fills the value before Publish.
+func (t *Table[T]) Publish(slot uint32) {
+	g := &t.pages[slot>>pageBits].gens[slot&pageMask]
+	g.Store(g.Load() + 1)
+}
+
+// Peek returns the value of slot if it is live with generation gen, as Get
+// does, but it may be called without the owner's lock, concurrently with
+// any other method. It also returns the slot's generation, to be read again
+// once the caller has read what it needs of the value: only if it still
+// equals gen was the value live, and unchanged, all along. For that to
+// hold, and for the race detector, the owner must write every field that a
+// Peek reader reads atomically, fill the value before Publish, and clear or
+// change it only after Free, Hold or Park has moved the generation on.
+func (t *Table[T]) Peek(slot, gen uint32) (v *T, now *atomic.Uint32) {
+	if gen&1 == 0 {
+		return nil, nil
+	}
+	d := t.dir.Load()
+	pi := slot >> pageBits
+	if d == nil || pi >= uint32(len(d.pages)) {
+		return nil, nil
+	}
+	p := d.pages[pi].Load()
+	if p == nil {
+		return nil, nil
+	}
+	now = &p.gens[slot&pageMask]
+	if now.Load() != gen {
+		return nil, nil
+	}
+	return &p.vals[slot&pageMask], now
 }
 
 // Get returns the value of slot if it is live with generation gen, else nil.
@@ -102,7 +157,7 @@ func (t *Table[T]) Get(slot, gen uint32) *T {
 		return nil
 	}
 	p := t.pages[pi]
-	if p == nil || p.gens[slot&pageMask] != gen {
+	if p == nil || p.gens[slot&pageMask].Load() != gen {
 		return nil
 	}
 	return &p.vals[slot&pageMask]
@@ -118,7 +173,7 @@ func (t *Table[T]) Live(slot uint32) (v *T, gen uint32, ok bool) {
 	if p == nil {
 		return nil, 0, false
 	}
-	gen = p.gens[slot&pageMask]
+	gen = p.gens[slot&pageMask].Load()
 	if gen&1 == 0 {
 		return nil, 0, false
 	}
@@ -140,7 +195,7 @@ func (t *Table[T]) At(slot uint32) *T {
 func (t *Table[T]) Hold(slot uint32) *T {
 	p := t.pages[slot>>pageBits]
 	off := slot & pageMask
-	p.gens[off]++
+	p.gens[off].Store(p.gens[off].Load() + 1)
 	t.live--
 	t.held++
 	return &p.vals[off]
@@ -148,8 +203,8 @@ func (t *Table[T]) Hold(slot uint32) *T {
 
 // Park takes a live slot out of use, as Free does, but keeps it for the
 // caller to use again with Unpark instead of putting it back on its page's
-// free list: its value is zeroed and its generation moves on, so that its
-// old name finds nothing, and nothing else in the table changes. (A caller
+// free list: its generation moves on, so that its old name finds nothing,
+// and nothing else in the table changes. (A caller
 // that frees and allocates again and again for one owner can so keep
 // reusing the same slot without touching the memory that the table's other
 // users share.) Until Unpark or FreeParked, Len still counts the slot, and
@@ -158,22 +213,21 @@ func (t *Table[T]) Hold(slot uint32) *T {
 func (t *Table[T]) Park(slot uint32) bool {
 	p := t.pages[slot>>pageBits]
 	off := slot & pageMask
-	if p.gens[off]+1 == retiredGen {
+	g := p.gens[off].Load()
+	if g+1 == retiredGen {
 		return false
 	}
-	var zero T
-	p.vals[off] = zero
-	p.gens[off]++
+	p.gens[off].Store(g + 1)
 	return true
 }
 
-// Unpark makes a parked slot live again, under a new generation, and
-// returns that generation and a pointer to the slot's zero value.
+// Unpark takes a parked slot for use again, as Alloc takes a free one: it
+// returns the generation Publish will give it and a pointer to its value,
+// as the caller left it.
 func (t *Table[T]) Unpark(slot uint32) (gen uint32, v *T) {
 	p := t.pages[slot>>pageBits]
 	off := slot & pageMask
-	p.gens[off]++
-	return p.gens[off], &p.vals[off]
+	return p.gens[off].Load() + 1, &p.vals[off]
 }
 
 // FreeParked makes a parked slot free.
@@ -186,14 +240,14 @@ func (t *Table[T]) FreeParked(slot uint32) {
 // released.
 func (t *Table[T]) Held() int { return t.held }
 
-// Release zeroes the value of a slot taken out of use by Hold and makes
-// the slot free, as Free does for a live slot.
+// Release makes a slot taken out of use by Hold free, as Free does for a
+// live slot.
 func (t *Table[T]) Release(slot uint32) {
 	t.held--
 	t.recycle(slot)
 }
 
-// Free zeroes the value of a live slot and makes the slot free. A page left
+// Free makes a live slot free, leaving its value as it is. A page left
 // with no live or held slot is released, with one exception: while the table holds
 // other values and no other page has a free slot, the emptied page stays,
 // because the very next Alloc would have to make a page again. Without
@@ -203,18 +257,17 @@ func (t *Table[T]) Release(slot uint32) {
 // it goes when the table empties: a table with no live or held slot holds
 // no pages.
 func (t *Table[T]) Free(slot uint32) {
-	t.pages[slot>>pageBits].gens[slot&pageMask]++
+	g := &t.pages[slot>>pageBits].gens[slot&pageMask]
+	g.Store(g.Load() + 1)
 	t.live--
 	t.recycle(slot)
 }
 
-// recycle zeroes the value of a slot whose generation is already even and
-// makes the slot free, releasing its page when Free says so.
+// recycle makes a slot whose generation is already even free, releasing
+// its page when Free says so.
 func (t *Table[T]) recycle(slot uint32) {
 	pi, off := slot>>pageBits, slot&pageMask
 	p := t.pages[pi]
-	var zero T
-	p.vals[off] = zero
 	p.live--
 	if t.live+t.held == 0 {
 		t.releaseEmpty()
@@ -224,7 +277,7 @@ func (t *Table[T]) recycle(slot uint32) {
 		t.releasePage(pi)
 		return
 	}
-	if p.gens[off] == retiredGen {
+	if p.gens[off].Load() == retiredGen {
 		return // never handed out again
 	}
 	p.free[p.nfree] = uint16(off)
@@ -291,11 +344,14 @@ func (t *Table[T]) newPage() (uint32, bool) {
 	p := new(page[T])
 	base := t.base[pi]
 	for i := range p.free {
-		p.gens[i] = base
+		if base != 0 {
+			p.gens[i].Store(base)
+		}
 		p.free[i] = uint16(PageSize - 1 - i) // pop the lowest offset first
 	}
 	p.nfree = PageSize
 	t.pages[pi] = p
+	t.publishPage(pi, p)
 	t.npages++
 	t.nonfull[pi/64] |= 1 << (pi % 64)
 	return pi, true
@@ -304,11 +360,40 @@ func (t *Table[T]) newPage() (uint32, bool) {
 func (t *Table[T]) releasePage(pi uint32) {
 	p := t.pages[pi]
 	var top uint32
-	for _, g := range p.gens {
-		top = max(top, g)
+	for i := range p.gens {
+		top = max(top, p.gens[i].Load())
 	}
 	t.base[pi] = top
 	t.pages[pi] = nil
+	t.dir.Load().pages[pi].Store(nil)
 	t.npages--
 	t.nonfull[pi/64] &^= 1 << (pi % 64)
+}
+
+// publishPage stores page p at index pi of the directory Peek reads,
+// publishing a longer directory first if pi is past its end. A longer
+// directory shares the old one's array while it has room, so that growing
+// page by page copies the list only when its capacity doubles.
+func (t *Table[T]) publishPage(pi uint32, p *page[T]) {
+	d := t.dir.Load()
+	if d == nil || int(pi) >= len(d.pages) {
+		var old []atomic.Pointer[page[T]]
+		if d != nil {
+			old = d.pages
+		}
+		n := len(t.pages)
+		grown := &directory[T]{}
+		if n <= cap(old) {
+			grown.pages = old[:n]
+		} else {
+			grown.pages = make([]atomic.Pointer[page[T]], n, 2*n)
+			for i := range old {
+				grown.pages[i].Store(old[i].Load())
+			}
+		}
+		grown.pages[pi].Store(p)
+		t.dir.Store(grown)
+		return
+	}
+	d.pages[pi].Store(p)
 }

@@ -1,6 +1,8 @@
 package slots_test
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,9 +16,132 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func TestAllocGetFree(t *testing.T) {
+// alloc takes a slot and publishes it at once, as most tests want.
+func alloc[T any](tb *slots.Table[T]) (slot, gen uint32, v *T, ok bool) {
+	slot, gen, v, ok = tb.Alloc()
+	if ok {
+		tb.Publish(slot)
+	}
+	return slot, gen, v, ok
+}
+
+func TestASlotIsFoundOnlyOncePublished(t *testing.T) {
 	tb := slots.New[int](0)
 	slot, gen, v, ok := tb.Alloc()
+	require.True(t, ok)
+	assert.Equal(t, 1, tb.Len(), "Len counts an allocated slot")
+	assert.Nil(t, tb.Get(slot, gen), "Get does not find it before Publish")
+	_, _, live := tb.Live(slot)
+	assert.False(t, live, "nor does Live")
+	got, _ := tb.Peek(slot, gen)
+	assert.Nil(t, got, "nor does Peek")
+	*v = 5
+	tb.Publish(slot)
+	assert.Same(t, v, tb.Get(slot, gen), "once published, it is found under the generation Alloc gave")
+	got, now := tb.Peek(slot, gen)
+	assert.Same(t, v, got)
+	assert.Equal(t, gen, now.Load())
+}
+
+func TestPeekSeesTheGenerationMoveOn(t *testing.T) {
+	tb := slots.New[int](0)
+	slot, gen, _, _ := alloc(tb)
+	v, now := tb.Peek(slot, gen)
+	require.NotNil(t, v)
+	tb.Free(slot)
+	assert.NotEqual(t, gen, now.Load(), "a reader that peeked before Free learns the value went")
+	got, _ := tb.Peek(slot, gen)
+	assert.Nil(t, got, "and a later Peek does not find it")
+	got, _ = tb.Peek(slot, gen+1)
+	assert.Nil(t, got, "nor under the even generation it now has")
+	got, _ = tb.Peek(slot+slots.PageSize*4, gen)
+	assert.Nil(t, got, "Peek past the last page finds nothing")
+}
+
+func TestPeekFollowsPagesAsTheyComeAndGo(t *testing.T) {
+	tb := slots.New[int](0)
+	type name struct{ slot, gen uint32 }
+	var names []name
+	for range 5 * slots.PageSize { // the directory grows past its first capacities
+		s, g, v, _ := alloc(tb)
+		*v = int(s)
+		names = append(names, name{s, g})
+	}
+	for _, n := range names {
+		v, _ := tb.Peek(n.slot, n.gen)
+		require.NotNil(t, v, "slot %d", n.slot)
+		require.Equal(t, int(n.slot), *v)
+	}
+	tb.Free(names[0].slot) // room elsewhere, so that an emptied page goes
+	for _, n := range names[slots.PageSize : 2*slots.PageSize] {
+		tb.Free(n.slot)
+	}
+	require.Equal(t, 4, tb.Pages(), "the emptied second page is released")
+	v, _ := tb.Peek(names[slots.PageSize].slot, names[slots.PageSize].gen)
+	assert.Nil(t, v, "Peek finds nothing on a released page")
+	alloc(tb) // fills the first page again
+	s, g, _, _ := alloc(tb)
+	assert.Equal(t, names[slots.PageSize].slot, s, "the released page is made again for the next Alloc")
+	v, _ = tb.Peek(s, g)
+	assert.NotNil(t, v, "and Peek finds the remade page")
+}
+
+func TestPeekIsSafeAlongsideTheOwner(t *testing.T) {
+	tb := slots.New[[2]atomic.Uint64](0)
+	var mu sync.Mutex
+	type name struct{ slot, gen uint32 }
+	names := make(chan name, 64)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(names)
+		for i := range uint64(20000) {
+			mu.Lock()
+			s, g, v, ok := tb.Alloc()
+			if ok {
+				v[0].Store(i)
+				v[1].Store(i)
+				tb.Publish(s)
+			}
+			mu.Unlock()
+			select {
+			case names <- name{s, g}:
+			default:
+				mu.Lock()
+				tb.Free(s)
+				v[0].Store(0) // cleared after Free, as an owner must
+				v[1].Store(0)
+				mu.Unlock()
+			}
+		}
+	})
+	wg.Go(func() {
+		defer close(done)
+		for n := range names {
+			for range 4 {
+				v, now := tb.Peek(n.slot, n.gen)
+				if v == nil {
+					continue
+				}
+				a, b := v[0].Load(), v[1].Load()
+				if now.Load() == n.gen && a != b {
+					t.Errorf("slot %d: a confirmed read saw %d and %d", n.slot, a, b)
+				}
+			}
+			mu.Lock()
+			if tb.Get(n.slot, n.gen) != nil {
+				tb.Free(n.slot)
+			}
+			mu.Unlock()
+		}
+	})
+	wg.Wait()
+	<-done
+}
+
+func TestAllocGetFree(t *testing.T) {
+	tb := slots.New[int](0)
+	slot, gen, v, ok := alloc(tb)
 	require.True(t, ok)
 	*v = 42
 	assert.Equal(t, uint32(1), gen&1, "a live generation is odd")
@@ -33,14 +158,16 @@ func TestAllocGetFree(t *testing.T) {
 
 func TestReusedSlotsGetNewGenerations(t *testing.T) {
 	tb := slots.New[int](0)
-	keep, _, _, _ := tb.Alloc() // keeps the page alive so the slot is reused
+	keep, _, _, _ := alloc(tb) // keeps the page alive so the slot is reused
 	_ = keep
-	slot, gen, _, _ := tb.Alloc()
+	slot, gen, v, _ := alloc(tb)
+	*v = 9
 	tb.Free(slot)
-	again, gen2, v, _ := tb.Alloc()
+	assert.Equal(t, 9, *v, "Free leaves the value alone")
+	again, gen2, v, _ := alloc(tb)
 	require.Equal(t, slot, again, "the lowest free slot is reused")
 	assert.NotEqual(t, gen, gen2)
-	assert.Zero(t, *v, "a reused slot starts zeroed")
+	assert.Equal(t, 9, *v, "and Alloc hands it out as its last owner left it")
 	assert.Nil(t, tb.Get(slot, gen))
 }
 
@@ -49,7 +176,7 @@ func TestEmptyPagesAreReleasedAndGenerationsSurvive(t *testing.T) {
 	type name struct{ slot, gen uint32 }
 	var names []name
 	for range 3 * slots.PageSize {
-		s, g, _, ok := tb.Alloc()
+		s, g, _, ok := alloc(tb)
 		require.True(t, ok)
 		names = append(names, name{s, g})
 	}
@@ -60,7 +187,7 @@ func TestEmptyPagesAreReleasedAndGenerationsSurvive(t *testing.T) {
 	assert.Equal(t, 0, tb.Pages(), "pages with no live slot are given back")
 
 	for range 3 * slots.PageSize {
-		_, _, _, ok := tb.Alloc()
+		_, _, _, ok := alloc(tb)
 		require.True(t, ok)
 	}
 	for _, n := range names {
@@ -72,28 +199,28 @@ func TestAllocationPrefersTheLowestPage(t *testing.T) {
 	tb := slots.New[int](0)
 	var all []uint32
 	for range 2 * slots.PageSize {
-		s, _, _, _ := tb.Alloc()
+		s, _, _, _ := alloc(tb)
 		all = append(all, s)
 	}
 	tb.Free(all[5])                // a hole in page 0
 	tb.Free(all[slots.PageSize+5]) // and one in page 1
-	s, _, _, _ := tb.Alloc()
+	s, _, _, _ := alloc(tb)
 	assert.Equal(t, all[5], s, "the hole in the lowest page is filled first, so high pages can drain")
 }
 
 func TestLimitIsEnforced(t *testing.T) {
 	tb := slots.New[int](slots.PageSize)
 	for range slots.PageSize {
-		_, _, _, ok := tb.Alloc()
+		_, _, _, ok := alloc(tb)
 		require.True(t, ok)
 	}
-	_, _, _, ok := tb.Alloc()
+	_, _, _, ok := alloc(tb)
 	assert.False(t, ok, "no slot at or past the limit")
 }
 
 func TestLiveAndBound(t *testing.T) {
 	tb := slots.New[string](0)
-	s, g, v, _ := tb.Alloc()
+	s, g, v, _ := alloc(tb)
 	*v = "x"
 	got, gen, ok := tb.Live(s)
 	require.True(t, ok)
@@ -113,10 +240,10 @@ func TestSpareAtAPageBoundary(t *testing.T) {
 	tb := slots.New[int](0)
 	full := make([]uint32, slots.PageSize)
 	for i := range full {
-		full[i], _, _, _ = tb.Alloc()
+		full[i], _, _, _ = alloc(tb)
 	}
 	for range 1000 {
-		slot, gen, _, ok := tb.Alloc()
+		slot, gen, _, ok := alloc(tb)
 		require.True(t, ok)
 		tb.Free(slot)
 		assert.Nil(t, tb.Get(slot, gen), "a freed slot is not found")
@@ -134,7 +261,7 @@ func TestReleaseWhenOtherRoom(t *testing.T) {
 	tb := slots.New[int](0)
 	all := make([]uint32, slots.PageSize+1) // a full page and one value on a second
 	for i := range all {
-		all[i], _, _, _ = tb.Alloc()
+		all[i], _, _, _ = alloc(tb)
 	}
 	require.Equal(t, 2, tb.Pages())
 	tb.Free(all[0]) // the first page now has room
@@ -144,9 +271,9 @@ func TestReleaseWhenOtherRoom(t *testing.T) {
 
 func TestHoldHidesTheSlotButKeepsItsValue(t *testing.T) {
 	tb := slots.New[int](0)
-	slot, gen, v, _ := tb.Alloc()
+	slot, gen, v, _ := alloc(tb)
 	*v = 7
-	other, _, _, _ := tb.Alloc()
+	other, _, _, _ := alloc(tb)
 
 	held := tb.Hold(slot)
 	assert.Equal(t, 7, *held, "a held value stays in place")
@@ -158,7 +285,7 @@ func TestHoldHidesTheSlotButKeepsItsValue(t *testing.T) {
 
 	tb.Free(other)
 	assert.Equal(t, 1, tb.Pages(), "a page with a held slot is kept although nothing in it is live")
-	again, _, _, _ := tb.Alloc()
+	again, _, _, _ := alloc(tb)
 	assert.NotEqual(t, slot, again, "a held slot is not handed out")
 	assert.Equal(t, 7, *held, "nor is its value touched")
 	tb.Free(again)
@@ -166,17 +293,17 @@ func TestHoldHidesTheSlotButKeepsItsValue(t *testing.T) {
 	tb.Release(slot)
 	assert.Equal(t, 0, tb.Held())
 	assert.Equal(t, 0, tb.Pages(), "releasing the last held slot of an empty table releases its pages")
-	reused, gen2, v2, _ := tb.Alloc()
+	reused, gen2, v2, _ := alloc(tb)
 	assert.Equal(t, slot, reused, "a released slot is free again")
 	assert.NotEqual(t, gen, gen2, "under a new generation")
-	assert.Zero(t, *v2, "and zeroed")
+	assert.Zero(t, *v2, "on a page made afresh, so its value is zero")
 }
 
 func TestReleaseKeepsOtherPagesRules(t *testing.T) {
 	tb := slots.New[int](0)
 	var all []uint32
 	for range 2 * slots.PageSize {
-		s, _, _, _ := tb.Alloc()
+		s, _, _, _ := alloc(tb)
 		all = append(all, s)
 	}
 	// Hold the whole second page, free the first but one slot.
@@ -196,23 +323,25 @@ func TestReleaseKeepsOtherPagesRules(t *testing.T) {
 
 func TestParkKeepsTheSlotForUnpark(t *testing.T) {
 	tb := slots.New[int](0)
-	slot, gen, v, _ := tb.Alloc()
+	slot, gen, v, _ := alloc(tb)
 	*v = 7
-	other, _, _, _ := tb.Alloc()
+	other, _, _, _ := alloc(tb)
 
 	require.True(t, tb.Park(slot))
 	assert.Nil(t, tb.Get(slot, gen), "a parked slot's old name finds nothing")
 	_, _, live := tb.Live(slot)
 	assert.False(t, live, "nor is it live")
 	assert.Equal(t, 2, tb.Len(), "Len still counts it")
-	fresh, _, _, _ := tb.Alloc()
+	fresh, _, _, _ := alloc(tb)
 	assert.NotEqual(t, slot, fresh, "Alloc does not hand it out")
 	tb.Free(fresh)
 
 	gen2, v2 := tb.Unpark(slot)
-	assert.Equal(t, uint32(1), gen2&1, "an unparked slot is live")
-	assert.NotEqual(t, gen, gen2, "under a new generation")
-	assert.Zero(t, *v2, "with a zeroed value")
+	assert.Equal(t, uint32(1), gen2&1, "an unparked slot gets a live generation")
+	assert.NotEqual(t, gen, gen2, "a new one")
+	assert.Equal(t, 7, *v2, "with its value as the caller left it")
+	assert.Nil(t, tb.Get(slot, gen2), "it is not live until Publish")
+	tb.Publish(slot)
 	assert.Same(t, v2, tb.Get(slot, gen2))
 
 	require.True(t, tb.Park(slot))
