@@ -94,7 +94,7 @@
 //     the key index, never both, and never the other way round. No lock is
 //     held while user code runs, and no walk (cleanups, Sweep, Handles,
 //     All, Health) holds a lock for more than a bounded chunk; only
-//     Validate holds them all.
+//     Validate holds them all. Lookup takes no lock at all.
 //
 // # Performance
 //
@@ -108,7 +108,9 @@
 // manager-wide counter (see stamp.go). Long walks (CleanupAll, Sweep,
 // Shutdown) take each lock for a bounded chunk at a time, let waiting
 // Tracks in between chunks, and copy no handle out: a cleanup keeps 24
-// bytes per handle.
+// bytes per handle. Lookup takes no lock: the fields it reads are written
+// atomically, and it reads the slot's generation before and after them, so
+// a handle that left meanwhile is reported gone rather than read torn.
 //
 // # Who calls Close
 //

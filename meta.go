@@ -2,6 +2,7 @@ package connmgr
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -12,7 +13,7 @@ type ID uint64
 
 // Meta describes a handle: what it is, and which pools it belongs to.
 type Meta struct {
-	Name    string        // what the handle is ("Heartbeat", "remote:BuyPet"); shown in errors and reports
+	Name    string        // what the handle is ("Heartbeat", "remote:BuyPet"); shown in errors and reports; at most 4 GiB
 	Player  string        // player pool, "" = none
 	Service string        // service pool, "" = none
 	Tags    []string      // tag pools; duplicates ignored; "" is invalid
@@ -37,11 +38,24 @@ type Info struct {
 
 // check reports what is invalid about m, wrapping ErrInvalid.
 func (m *Meta) check() error {
+	if err := checkNameLen(len(m.Name)); err != nil {
+		return err
+	}
 	if m.TTL < 0 {
 		return fmt.Errorf("%w: negative TTL %v for %q", ErrInvalid, m.TTL, m.Name)
 	}
 	if slices.Contains(m.Tags, "") {
 		return fmt.Errorf("%w: empty tag for %q", ErrInvalid, m.Name)
+	}
+	return nil
+}
+
+// checkNameLen refuses a name of n bytes if an entry cannot keep its length
+// (see entry.nameLen). The name is not quoted: at that length it is no use
+// in an error message.
+func checkNameLen(n int) error {
+	if uint64(n) > math.MaxUint32 {
+		return fmt.Errorf("%w: a name of %d bytes, over the limit of 4 GiB", ErrInvalid, n)
 	}
 	return nil
 }

@@ -22,10 +22,14 @@ import (
 // two words of a string, because a string cannot be stored atomically.
 // Code holding the lock reads the fields with Load, which costs what a
 // plain read does. h, prev and next are the lock's alone.
+//
+// The slot's generation comes first, in the entry's own cache line, so
+// that Lookup reads one line of the table, not two.
 type entry struct {
+	gen        slots.Gen     // the slot table's; see slots.Gen
+	nameLen    atomic.Uint32 // Meta.check refuses longer names
 	h          Handle
-	nameAt     atomic.Pointer[byte] // the name's bytes; see name
-	nameLen    atomic.Uint64
+	nameAt     atomic.Pointer[byte]  // the name's bytes; see name
 	player     atomic.Pointer[pool]  // nil when Meta.Player is ""
 	x          atomic.Pointer[extra] // nil unless the handle has a service, tags or a TTL, or the manager counts its stamps
 	seq        atomic.Uint64         // its stamp: its place in track order (see stamp.go)
@@ -39,7 +43,7 @@ func (e *entry) set(h Handle, name string, x *extra, seq uint64) {
 	if at := unsafe.StringData(name); e.nameAt.Load() != at {
 		e.nameAt.Store(at)
 	}
-	if n := uint64(len(name)); e.nameLen.Load() != n {
+	if n := uint32(len(name)); e.nameLen.Load() != n {
 		e.nameLen.Store(n)
 	}
 	if e.x.Load() != x {

@@ -1,6 +1,7 @@
 package connmgr
 
 import (
+	"math"
 	"testing"
 	"time"
 	"unsafe"
@@ -88,4 +89,17 @@ func TestLookupTakesNoLock(t *testing.T) {
 		t.Fatal("Lookup waited for the shard's lock")
 	}
 	assert.Zero(t, s.waiting.Load(), "and does not count itself as a waiter")
+}
+
+func TestANameOver4GiBIsRefused(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("a string cannot be that long on 32-bit platforms")
+	}
+	// Meta.check hands the name's length to checkNameLen; a real string
+	// of 4 GiB would cost the test seconds and the race detector far more.
+	limit := uint64(math.MaxUint32) // a variable, so that this compiles where int is 32 bits
+	err := checkNameLen(int(limit + 1))
+	require.ErrorIs(t, err, ErrInvalid, "an entry keeps a name's length in 32 bits")
+	assert.Less(t, len(err.Error()), 200, "the error does not quote the name")
+	assert.NoError(t, checkNameLen(int(limit)), "4 GiB less a byte fits")
 }

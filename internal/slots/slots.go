@@ -12,15 +12,18 @@
 //
 // A Table is not safe for concurrent use; its owner guards it with a lock.
 // The one exception is Peek, which finds a live value without the lock (see
-// there). For Peek's sake the table never writes a value once it has handed
-// the slot out: Alloc and Unpark give the value back as its last owner left
-// it, and an owner that wants values cleared clears them itself, in a way
-// its lock-free readers can read concurrently.
+// there). For Peek's sake the table never writes a value, but for the Gen
+// it begins with, once it has handed the slot out: Alloc and Unpark give
+// the value back as its last owner left it, and an owner that wants values
+// cleared clears them itself, in a way its lock-free readers can read
+// concurrently.
 package slots
 
 import (
+	"fmt"
 	"math"
 	"math/bits"
+	"reflect"
 	"sync/atomic"
 	"unsafe"
 )
@@ -36,21 +39,29 @@ const (
 	retiredGen = math.MaxUint32 - 1
 )
 
+// Gen is a slot's generation. Every value type stored in a Table begins
+// with a Gen field (New panics otherwise), and the table keeps the slot's
+// generation there, in the value's own memory: a lookup then reads one
+// cache line, not a line of generations and a line of values. Only the
+// table touches it.
+type Gen struct {
+	n atomic.Uint32
+}
+
 // page holds PageSize slots. A slot is live when its generation is odd:
 // Publish and Free (or Hold, or Park) each add one. live counts the slots not
 // free, held ones included, so that a page is never released under a held
 // value. Generations are written atomically, for Peek; the owner, which
-// holds the lock, reads them with plain loads' cost.
+// holds the lock, reads them at a plain load's cost.
 type page[T any] struct {
 	vals  [PageSize]T
-	gens  [PageSize]atomic.Uint32
 	free  [PageSize]uint16 // stack of free offsets; the top is free[nfree-1]
 	nfree uint16
 	live  uint16
 }
 
-// Table is a generational slot table of T. The zero value is an empty table
-// that can hold up to math.MaxUint32 slots; use New to set a smaller limit.
+// Table is a generational slot table of T, which begins with a Gen. Make
+// one with New.
 type Table[T any] struct {
 	pages   []*page[T]                   // nil where a page was released or never made
 	dir     atomic.Pointer[directory[T]] // pages again, for Peek
@@ -62,6 +73,20 @@ type Table[T any] struct {
 	npages  int
 }
 
+// gen returns the generation of the slot at offset off, which lives in the
+// Gen that the value begins with.
+func (p *page[T]) gen(off uint32) *atomic.Uint32 {
+	return &(*Gen)(unsafe.Pointer(&p.vals[off])).n
+}
+
+// beginsWithGen reports whether T is a struct whose first field is a Gen,
+// as a Table needs.
+func beginsWithGen[T any]() bool {
+	t := reflect.TypeFor[T]()
+	return t.Kind() == reflect.Struct && t.NumField() > 0 &&
+		t.Field(0).Type == reflect.TypeFor[Gen]() && t.Field(0).Offset == 0
+}
+
 // directory is the list of pages that Peek reads without the owner's lock.
 // The owner keeps it equal to Table.pages: it stores each page made or
 // released in it too, and publishes a longer directory when pages grows.
@@ -70,8 +95,12 @@ type directory[T any] struct {
 }
 
 // New returns an empty table whose slot numbers stay below limit
-// (0 means no limit below math.MaxUint32).
+// (0 means no limit below math.MaxUint32). It panics unless T is a struct
+// that begins with a Gen field.
 func New[T any](limit uint32) *Table[T] {
+	if !beginsWithGen[T]() {
+		panic(fmt.Sprintf("slots: %v does not begin with a slots.Gen field", reflect.TypeFor[T]()))
+	}
 	return &Table[T]{limit: limit}
 }
 
@@ -108,14 +137,14 @@ func (t *Table[T]) Alloc() (slot, gen uint32, v *T, ok bool) {
 	}
 	p.live++
 	t.live++
-	return pi<<pageBits | off, p.gens[off].Load() + 1, &p.vals[off], true
+	return pi<<pageBits | off, p.gen(off).Load() + 1, &p.vals[off], true
 }
 
 // Publish makes a slot taken by Alloc or Unpark live, under the generation
 // they returned. From the moment Publish stores that generation, Peek can
 // find the value, so the caller fills the value before Publish.
 func (t *Table[T]) Publish(slot uint32) {
-	g := &t.pages[slot>>pageBits].gens[slot&pageMask]
+	g := t.pages[slot>>pageBits].gen(slot & pageMask)
 	g.Store(g.Load() + 1)
 }
 
@@ -140,7 +169,7 @@ func (t *Table[T]) Peek(slot, gen uint32) (v *T, now *atomic.Uint32) {
 	if p == nil {
 		return nil, nil
 	}
-	now = &p.gens[slot&pageMask]
+	now = p.gen(slot & pageMask)
 	if now.Load() != gen {
 		return nil, nil
 	}
@@ -157,7 +186,7 @@ func (t *Table[T]) Get(slot, gen uint32) *T {
 		return nil
 	}
 	p := t.pages[pi]
-	if p == nil || p.gens[slot&pageMask].Load() != gen {
+	if p == nil || p.gen(slot&pageMask).Load() != gen {
 		return nil
 	}
 	return &p.vals[slot&pageMask]
@@ -173,7 +202,7 @@ func (t *Table[T]) Live(slot uint32) (v *T, gen uint32, ok bool) {
 	if p == nil {
 		return nil, 0, false
 	}
-	gen = p.gens[slot&pageMask].Load()
+	gen = p.gen(slot & pageMask).Load()
 	if gen&1 == 0 {
 		return nil, 0, false
 	}
@@ -195,7 +224,7 @@ func (t *Table[T]) At(slot uint32) *T {
 func (t *Table[T]) Hold(slot uint32) *T {
 	p := t.pages[slot>>pageBits]
 	off := slot & pageMask
-	p.gens[off].Store(p.gens[off].Load() + 1)
+	p.gen(off).Store(p.gen(off).Load() + 1)
 	t.live--
 	t.held++
 	return &p.vals[off]
@@ -213,11 +242,11 @@ func (t *Table[T]) Hold(slot uint32) *T {
 func (t *Table[T]) Park(slot uint32) bool {
 	p := t.pages[slot>>pageBits]
 	off := slot & pageMask
-	g := p.gens[off].Load()
+	g := p.gen(off).Load()
 	if g+1 == retiredGen {
 		return false
 	}
-	p.gens[off].Store(g + 1)
+	p.gen(off).Store(g + 1)
 	return true
 }
 
@@ -227,7 +256,7 @@ func (t *Table[T]) Park(slot uint32) bool {
 func (t *Table[T]) Unpark(slot uint32) (gen uint32, v *T) {
 	p := t.pages[slot>>pageBits]
 	off := slot & pageMask
-	return p.gens[off].Load() + 1, &p.vals[off]
+	return p.gen(off).Load() + 1, &p.vals[off]
 }
 
 // FreeParked makes a parked slot free.
@@ -257,7 +286,7 @@ func (t *Table[T]) Release(slot uint32) {
 // it goes when the table empties: a table with no live or held slot holds
 // no pages.
 func (t *Table[T]) Free(slot uint32) {
-	g := &t.pages[slot>>pageBits].gens[slot&pageMask]
+	g := t.pages[slot>>pageBits].gen(slot & pageMask)
 	g.Store(g.Load() + 1)
 	t.live--
 	t.recycle(slot)
@@ -277,7 +306,7 @@ func (t *Table[T]) recycle(slot uint32) {
 		t.releasePage(pi)
 		return
 	}
-	if p.gens[off].Load() == retiredGen {
+	if p.gen(off).Load() == retiredGen {
 		return // never handed out again
 	}
 	p.free[p.nfree] = uint16(off)
@@ -345,7 +374,7 @@ func (t *Table[T]) newPage() (uint32, bool) {
 	base := t.base[pi]
 	for i := range p.free {
 		if base != 0 {
-			p.gens[i].Store(base)
+			p.gen(uint32(i)).Store(base)
 		}
 		p.free[i] = uint16(PageSize - 1 - i) // pop the lowest offset first
 	}
@@ -360,8 +389,8 @@ func (t *Table[T]) newPage() (uint32, bool) {
 func (t *Table[T]) releasePage(pi uint32) {
 	p := t.pages[pi]
 	var top uint32
-	for i := range p.gens {
-		top = max(top, p.gens[i].Load())
+	for i := range uint32(PageSize) {
+		top = max(top, p.gen(i).Load())
 	}
 	t.base[pi] = top
 	t.pages[pi] = nil

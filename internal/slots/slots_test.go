@@ -16,6 +16,29 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// val is what most tests keep in a table.
+type val struct {
+	slots.Gen
+	n int
+}
+
+// pair is a value that a lock-free reader reads in two parts.
+type pair struct {
+	slots.Gen
+	a, b atomic.Uint64
+}
+
+func TestNewRefusesAValueWithoutAGen(t *testing.T) {
+	assert.Panics(t, func() { slots.New[int](0) })
+	assert.Panics(t, func() {
+		slots.New[struct {
+			n int
+			slots.Gen
+		}](0)
+	}, "the Gen must come first")
+	assert.NotPanics(t, func() { slots.New[val](0) })
+}
+
 // alloc takes a slot and publishes it at once, as most tests want.
 func alloc[T any](tb *slots.Table[T]) (slot, gen uint32, v *T, ok bool) {
 	slot, gen, v, ok = tb.Alloc()
@@ -26,7 +49,7 @@ func alloc[T any](tb *slots.Table[T]) (slot, gen uint32, v *T, ok bool) {
 }
 
 func TestASlotIsFoundOnlyOncePublished(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	slot, gen, v, ok := tb.Alloc()
 	require.True(t, ok)
 	assert.Equal(t, 1, tb.Len(), "Len counts an allocated slot")
@@ -35,7 +58,7 @@ func TestASlotIsFoundOnlyOncePublished(t *testing.T) {
 	assert.False(t, live, "nor does Live")
 	got, _ := tb.Peek(slot, gen)
 	assert.Nil(t, got, "nor does Peek")
-	*v = 5
+	v.n = 5
 	tb.Publish(slot)
 	assert.Same(t, v, tb.Get(slot, gen), "once published, it is found under the generation Alloc gave")
 	got, now := tb.Peek(slot, gen)
@@ -44,7 +67,7 @@ func TestASlotIsFoundOnlyOncePublished(t *testing.T) {
 }
 
 func TestPeekSeesTheGenerationMoveOn(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	slot, gen, _, _ := alloc(tb)
 	v, now := tb.Peek(slot, gen)
 	require.NotNil(t, v)
@@ -59,18 +82,18 @@ func TestPeekSeesTheGenerationMoveOn(t *testing.T) {
 }
 
 func TestPeekFollowsPagesAsTheyComeAndGo(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	type name struct{ slot, gen uint32 }
 	var names []name
 	for range 5 * slots.PageSize { // the directory grows past its first capacities
 		s, g, v, _ := alloc(tb)
-		*v = int(s)
+		v.n = int(s)
 		names = append(names, name{s, g})
 	}
 	for _, n := range names {
 		v, _ := tb.Peek(n.slot, n.gen)
 		require.NotNil(t, v, "slot %d", n.slot)
-		require.Equal(t, int(n.slot), *v)
+		require.Equal(t, int(n.slot), v.n)
 	}
 	tb.Free(names[0].slot) // room elsewhere, so that an emptied page goes
 	for _, n := range names[slots.PageSize : 2*slots.PageSize] {
@@ -87,7 +110,7 @@ func TestPeekFollowsPagesAsTheyComeAndGo(t *testing.T) {
 }
 
 func TestPeekIsSafeAlongsideTheOwner(t *testing.T) {
-	tb := slots.New[[2]atomic.Uint64](0)
+	tb := slots.New[pair](0)
 	var mu sync.Mutex
 	type name struct{ slot, gen uint32 }
 	names := make(chan name, 64)
@@ -99,8 +122,8 @@ func TestPeekIsSafeAlongsideTheOwner(t *testing.T) {
 			mu.Lock()
 			s, g, v, ok := tb.Alloc()
 			if ok {
-				v[0].Store(i)
-				v[1].Store(i)
+				v.a.Store(i)
+				v.b.Store(i)
 				tb.Publish(s)
 			}
 			mu.Unlock()
@@ -109,8 +132,8 @@ func TestPeekIsSafeAlongsideTheOwner(t *testing.T) {
 			default:
 				mu.Lock()
 				tb.Free(s)
-				v[0].Store(0) // cleared after Free, as an owner must
-				v[1].Store(0)
+				v.a.Store(0) // cleared after Free, as an owner must
+				v.b.Store(0)
 				mu.Unlock()
 			}
 		}
@@ -123,7 +146,7 @@ func TestPeekIsSafeAlongsideTheOwner(t *testing.T) {
 				if v == nil {
 					continue
 				}
-				a, b := v[0].Load(), v[1].Load()
+				a, b := v.a.Load(), v.b.Load()
 				if now.Load() == n.gen && a != b {
 					t.Errorf("slot %d: a confirmed read saw %d and %d", n.slot, a, b)
 				}
@@ -140,14 +163,14 @@ func TestPeekIsSafeAlongsideTheOwner(t *testing.T) {
 }
 
 func TestAllocGetFree(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	slot, gen, v, ok := alloc(tb)
 	require.True(t, ok)
-	*v = 42
+	v.n = 42
 	assert.Equal(t, uint32(1), gen&1, "a live generation is odd")
 	got := tb.Get(slot, gen)
 	require.NotNil(t, got)
-	assert.Equal(t, 42, *got)
+	assert.Equal(t, 42, got.n)
 	assert.Equal(t, 1, tb.Len())
 
 	tb.Free(slot)
@@ -157,22 +180,22 @@ func TestAllocGetFree(t *testing.T) {
 }
 
 func TestReusedSlotsGetNewGenerations(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	keep, _, _, _ := alloc(tb) // keeps the page alive so the slot is reused
 	_ = keep
 	slot, gen, v, _ := alloc(tb)
-	*v = 9
+	v.n = 9
 	tb.Free(slot)
-	assert.Equal(t, 9, *v, "Free leaves the value alone")
+	assert.Equal(t, 9, v.n, "Free leaves the value alone")
 	again, gen2, v, _ := alloc(tb)
 	require.Equal(t, slot, again, "the lowest free slot is reused")
 	assert.NotEqual(t, gen, gen2)
-	assert.Equal(t, 9, *v, "and Alloc hands it out as its last owner left it")
+	assert.Equal(t, 9, v.n, "and Alloc hands it out as its last owner left it")
 	assert.Nil(t, tb.Get(slot, gen))
 }
 
 func TestEmptyPagesAreReleasedAndGenerationsSurvive(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	type name struct{ slot, gen uint32 }
 	var names []name
 	for range 3 * slots.PageSize {
@@ -196,7 +219,7 @@ func TestEmptyPagesAreReleasedAndGenerationsSurvive(t *testing.T) {
 }
 
 func TestAllocationPrefersTheLowestPage(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	var all []uint32
 	for range 2 * slots.PageSize {
 		s, _, _, _ := alloc(tb)
@@ -209,7 +232,7 @@ func TestAllocationPrefersTheLowestPage(t *testing.T) {
 }
 
 func TestLimitIsEnforced(t *testing.T) {
-	tb := slots.New[int](slots.PageSize)
+	tb := slots.New[val](slots.PageSize)
 	for range slots.PageSize {
 		_, _, _, ok := alloc(tb)
 		require.True(t, ok)
@@ -219,13 +242,13 @@ func TestLimitIsEnforced(t *testing.T) {
 }
 
 func TestLiveAndBound(t *testing.T) {
-	tb := slots.New[string](0)
+	tb := slots.New[val](0)
 	s, g, v, _ := alloc(tb)
-	*v = "x"
+	v.n = 3
 	got, gen, ok := tb.Live(s)
 	require.True(t, ok)
 	assert.Equal(t, g, gen)
-	assert.Equal(t, "x", *got)
+	assert.Equal(t, 3, got.n)
 	assert.Equal(t, uint32(slots.PageSize), tb.Bound())
 	_, _, ok = tb.Live(s + 1)
 	assert.False(t, ok, "a free slot is not live")
@@ -237,7 +260,7 @@ func TestLiveAndBound(t *testing.T) {
 // a full page does not make and release a page each time, and that the
 // spare goes once the table is empty.
 func TestSpareAtAPageBoundary(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	full := make([]uint32, slots.PageSize)
 	for i := range full {
 		full[i], _, _, _ = alloc(tb)
@@ -258,7 +281,7 @@ func TestSpareAtAPageBoundary(t *testing.T) {
 // TestReleaseWhenOtherRoom checks that an emptied page is released when
 // another page still has room.
 func TestReleaseWhenOtherRoom(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	all := make([]uint32, slots.PageSize+1) // a full page and one value on a second
 	for i := range all {
 		all[i], _, _, _ = alloc(tb)
@@ -270,13 +293,13 @@ func TestReleaseWhenOtherRoom(t *testing.T) {
 }
 
 func TestHoldHidesTheSlotButKeepsItsValue(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	slot, gen, v, _ := alloc(tb)
-	*v = 7
+	v.n = 7
 	other, _, _, _ := alloc(tb)
 
 	held := tb.Hold(slot)
-	assert.Equal(t, 7, *held, "a held value stays in place")
+	assert.Equal(t, 7, held.n, "a held value stays in place")
 	assert.Nil(t, tb.Get(slot, gen), "Get does not find a held slot")
 	_, _, live := tb.Live(slot)
 	assert.False(t, live, "nor does Live")
@@ -287,7 +310,7 @@ func TestHoldHidesTheSlotButKeepsItsValue(t *testing.T) {
 	assert.Equal(t, 1, tb.Pages(), "a page with a held slot is kept although nothing in it is live")
 	again, _, _, _ := alloc(tb)
 	assert.NotEqual(t, slot, again, "a held slot is not handed out")
-	assert.Equal(t, 7, *held, "nor is its value touched")
+	assert.Equal(t, 7, held.n, "nor is its value touched")
 	tb.Free(again)
 
 	tb.Release(slot)
@@ -296,11 +319,11 @@ func TestHoldHidesTheSlotButKeepsItsValue(t *testing.T) {
 	reused, gen2, v2, _ := alloc(tb)
 	assert.Equal(t, slot, reused, "a released slot is free again")
 	assert.NotEqual(t, gen, gen2, "under a new generation")
-	assert.Zero(t, *v2, "on a page made afresh, so its value is zero")
+	assert.Zero(t, v2.n, "on a page made afresh, so its value is zero")
 }
 
 func TestReleaseKeepsOtherPagesRules(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	var all []uint32
 	for range 2 * slots.PageSize {
 		s, _, _, _ := alloc(tb)
@@ -322,9 +345,9 @@ func TestReleaseKeepsOtherPagesRules(t *testing.T) {
 }
 
 func TestParkKeepsTheSlotForUnpark(t *testing.T) {
-	tb := slots.New[int](0)
+	tb := slots.New[val](0)
 	slot, gen, v, _ := alloc(tb)
-	*v = 7
+	v.n = 7
 	other, _, _, _ := alloc(tb)
 
 	require.True(t, tb.Park(slot))
@@ -339,7 +362,7 @@ func TestParkKeepsTheSlotForUnpark(t *testing.T) {
 	gen2, v2 := tb.Unpark(slot)
 	assert.Equal(t, uint32(1), gen2&1, "an unparked slot gets a live generation")
 	assert.NotEqual(t, gen, gen2, "a new one")
-	assert.Equal(t, 7, *v2, "with its value as the caller left it")
+	assert.Equal(t, 7, v2.n, "with its value as the caller left it")
 	assert.Nil(t, tb.Get(slot, gen2), "it is not live until Publish")
 	tb.Publish(slot)
 	assert.Same(t, v2, tb.Get(slot, gen2))
