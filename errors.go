@@ -20,8 +20,8 @@ var (
 	ErrClosed = errors.New("connmgr: manager closed")
 
 	// ErrInvalid is wrapped by the errors for invalid input: an empty tag, a
-	// negative TTL, a name over 4 GiB, an empty pool name. The wrapping error says what is
-	// wrong.
+	// negative TTL, a name over 4 GiB, an empty pool name. The wrapping
+	// error says what is wrong.
 	ErrInvalid = errors.New("connmgr: invalid argument")
 )
 

@@ -103,3 +103,39 @@ func TestANameOver4GiBIsRefused(t *testing.T) {
 	assert.Less(t, len(err.Error()), 200, "the error does not quote the name")
 	assert.NoError(t, checkNameLen(int(limit)), "4 GiB less a byte fits")
 }
+
+func TestAFreedSlotKeepsNothingReachable(t *testing.T) {
+	m := New()
+	defer m.Close()
+	meta := Meta{Name: "n", Player: "p", Service: "s"}
+	assertCleared := func(e *entry, how string) {
+		t.Helper()
+		assert.Nil(t, e.h, "%s: the handle", how)
+		assert.Nil(t, e.nameAt.Load(), "%s: the name", how)
+		assert.Nil(t, e.player.Load(), "%s: the player pool", how)
+		assert.Nil(t, e.x.Load(), "%s: the extra part", how)
+	}
+
+	id, err := m.Track(meta, Func(func() {}))
+	require.NoError(t, err)
+	_, e := entryOf(m, id) // the pointer keeps the page alive once freed
+	require.NotNil(t, e)
+	require.NoError(t, m.Disconnect(id))
+	assertCleared(e, "after Disconnect of a player's last handle")
+
+	keep, err := m.Track(meta, Func(func() {}))
+	require.NoError(t, err)
+	id, err = m.Track(meta, Func(func() {}))
+	require.NoError(t, err)
+	_, e = entryOf(m, id)
+	require.NoError(t, m.Disconnect(id)) // parked: the player has another handle
+	assert.Nil(t, e.h, "a parked slot drops its handle")
+	assert.Nil(t, e.x.Load(), "and its extra part")
+	assert.Equal(t, "n", e.name(), "but keeps its name for the player's next Track")
+	assert.NotNil(t, e.player.Load(), "and its pool")
+	_, ek := entryOf(m, keep)
+	_, err = m.CleanupPlayer("p")
+	require.NoError(t, err)
+	assertCleared(ek, "after a cleanup")
+	assertCleared(e, "a parked slot, once its pool goes")
+}

@@ -233,10 +233,9 @@ func (t *Table[T]) Hold(slot uint32) *T {
 // Park takes a live slot out of use, as Free does, but keeps it for the
 // caller to use again with Unpark instead of putting it back on its page's
 // free list: its generation moves on, so that its old name finds nothing,
-// and nothing else in the table changes. (A caller
-// that frees and allocates again and again for one owner can so keep
-// reusing the same slot without touching the memory that the table's other
-// users share.) Until Unpark or FreeParked, Len still counts the slot, and
+// and nothing else in the table changes. (A caller that frees and
+// allocates again and again for one owner can so keep reusing the same
+// slot without touching the memory that the table's other users share.) Until Unpark or FreeParked, Len still counts the slot, and
 // Get and Live do not find it. Park reports false, and does nothing, when
 // the slot's generations are running out; free it instead.
 func (t *Table[T]) Park(slot uint32) bool {
