@@ -223,5 +223,11 @@ func (m *Manager) LookupKey(key string) (Info, bool) {
 		if info, ok := m.Lookup(id); ok {
 			return info, true
 		}
+		// The holder left, or the Track that made it the holder has not
+		// published it yet: that Track holds the shard's lock, so wait for
+		// the lock (Lookup takes none) rather than spin, then ask again.
+		s, _, _ := m.locate(id)
+		s.lock()
+		s.mu.Unlock()
 	}
 }
