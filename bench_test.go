@@ -215,6 +215,31 @@ func BenchmarkTrackDisconnectParallel(b *testing.B) {
 	}
 }
 
+// BenchmarkTrackDisconnectUnshared is a control for the parallel gain: the
+// parallel loop of BenchmarkTrackDisconnectParallel with each goroutine on a
+// Manager of its own, with the same resident population, so that the
+// goroutines share nothing of connmgr's. Its gain over the serial loop is
+// what the machine allows; the gap to the shared Manager's is what sharing
+// shards costs.
+func BenchmarkTrackDisconnectUnshared(b *testing.B) {
+	players := numbered("p", residentPlayers)
+	n := runtime.GOMAXPROCS(0)
+	ms := make([]*connmgr.Manager, n)
+	for i := range ms {
+		ms[i] = newResident(b, players, residentHandles)
+		defer ms[i].Close()
+	}
+	b.ResetTimer()
+	runWorkers(b, true, func(w, n int, next func() bool) {
+		m := ms[w]
+		own := ownPlayers(players, w, n)
+		for i := 0; next(); i++ {
+			id, _ := m.Track(playerMeta(own, i), benchHandle)
+			m.Disconnect(id)
+		}
+	})
+}
+
 // BenchmarkLookup looks up resident handles by ID, in a shuffled order.
 // "map" is a bare map[uint64]*entry of the same size read with no lock: the
 // floor a tracker's Lookup is held to.
