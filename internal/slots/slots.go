@@ -63,8 +63,8 @@ type page[T any] struct {
 // Table is a generational slot table of T, which begins with a Gen. Make
 // one with New.
 type Table[T any] struct {
-	pages   []*page[T]                   // nil where a page was released or never made
-	dir     atomic.Pointer[directory[T]] // pages again, for Peek
+	pages   []atomic.Pointer[page[T]]    // nil where a page was released or never made; see page
+	dir     atomic.Pointer[directory[T]] // pages, as Peek reads it
 	base    []uint32                     // per page index: the generation a remade page starts at
 	nonfull []uint64                     // bit i: pages[i] exists and has a free slot
 	limit   uint32                       // slots never reach this index
@@ -87,12 +87,17 @@ func beginsWithGen[T any]() bool {
 		t.Field(0).Type == reflect.TypeFor[Gen]() && t.Field(0).Offset == 0
 }
 
-// directory is the list of pages that Peek reads without the owner's lock.
-// The owner keeps it equal to Table.pages: it stores each page made or
-// released in it too, and publishes a longer directory when pages grows.
+// directory is Table.pages as Peek, which takes no lock, reads it: the
+// owner publishes a new directory whenever pages grows. Both share one
+// array of page pointers, which the owner stores atomically, so a page made
+// or released is stored once and Peek sees it in the current directory.
 type directory[T any] struct {
 	pages []atomic.Pointer[page[T]]
 }
+
+// page returns page pi, nil where it was released or never made. The owner
+// reads the pointers at a plain load's cost; they are atomic for Peek.
+func (t *Table[T]) page(pi uint32) *page[T] { return t.pages[pi].Load() }
 
 // New returns an empty table whose slot numbers stay below limit
 // (0 means no limit below math.MaxUint32). It panics unless T is a struct
@@ -129,7 +134,7 @@ func (t *Table[T]) Alloc() (slot, gen uint32, v *T, ok bool) {
 			return 0, 0, nil, false
 		}
 	}
-	p := t.pages[pi]
+	p := t.page(pi)
 	p.nfree--
 	off := uint32(p.free[p.nfree])
 	if p.nfree == 0 {
@@ -144,7 +149,7 @@ func (t *Table[T]) Alloc() (slot, gen uint32, v *T, ok bool) {
 // they returned. From the moment Publish stores that generation, Peek can
 // find the value, so the caller fills the value before Publish.
 func (t *Table[T]) Publish(slot uint32) {
-	g := t.pages[slot>>pageBits].gen(slot & pageMask)
+	g := t.page(slot >> pageBits).gen(slot & pageMask)
 	g.Store(g.Load() + 1)
 }
 
@@ -185,7 +190,7 @@ func (t *Table[T]) Get(slot, gen uint32) *T {
 	if pi >= uint32(len(t.pages)) {
 		return nil
 	}
-	p := t.pages[pi]
+	p := t.page(pi)
 	if p == nil || p.gen(slot&pageMask).Load() != gen {
 		return nil
 	}
@@ -198,7 +203,7 @@ func (t *Table[T]) Live(slot uint32) (v *T, gen uint32, ok bool) {
 	if pi >= uint32(len(t.pages)) {
 		return nil, 0, false
 	}
-	p := t.pages[pi]
+	p := t.page(pi)
 	if p == nil {
 		return nil, 0, false
 	}
@@ -211,7 +216,7 @@ func (t *Table[T]) Live(slot uint32) (v *T, gen uint32, ok bool) {
 
 // At returns the value of a slot the caller knows to be live.
 func (t *Table[T]) At(slot uint32) *T {
-	return &t.pages[slot>>pageBits].vals[slot&pageMask]
+	return &t.page(slot >> pageBits).vals[slot&pageMask]
 }
 
 // Hold takes a live slot out of use without freeing it, and returns its
@@ -222,7 +227,7 @@ func (t *Table[T]) At(slot uint32) *T {
 // (nothing else writes a held value), and release them later, without
 // copying them anywhere.
 func (t *Table[T]) Hold(slot uint32) *T {
-	p := t.pages[slot>>pageBits]
+	p := t.page(slot >> pageBits)
 	off := slot & pageMask
 	p.gen(off).Store(p.gen(off).Load() + 1)
 	t.live--
@@ -239,7 +244,7 @@ func (t *Table[T]) Hold(slot uint32) *T {
 // Get and Live do not find it. Park reports false, and does nothing, when
 // the slot's generations are running out; free it instead.
 func (t *Table[T]) Park(slot uint32) bool {
-	p := t.pages[slot>>pageBits]
+	p := t.page(slot >> pageBits)
 	off := slot & pageMask
 	g := p.gen(off).Load()
 	if g+1 == retiredGen {
@@ -253,7 +258,7 @@ func (t *Table[T]) Park(slot uint32) bool {
 // returns the generation Publish will give it and a pointer to its value,
 // as the caller left it.
 func (t *Table[T]) Unpark(slot uint32) (gen uint32, v *T) {
-	p := t.pages[slot>>pageBits]
+	p := t.page(slot >> pageBits)
 	off := slot & pageMask
 	return p.gen(off).Load() + 1, &p.vals[off]
 }
@@ -285,7 +290,7 @@ func (t *Table[T]) Release(slot uint32) {
 // it goes when the table empties: a table with no live or held slot holds
 // no pages.
 func (t *Table[T]) Free(slot uint32) {
-	g := t.pages[slot>>pageBits].gen(slot & pageMask)
+	g := t.page(slot >> pageBits).gen(slot & pageMask)
 	g.Store(g.Load() + 1)
 	t.live--
 	t.recycle(slot)
@@ -295,7 +300,7 @@ func (t *Table[T]) Free(slot uint32) {
 // its page when Free says so.
 func (t *Table[T]) recycle(slot uint32) {
 	pi, off := slot>>pageBits, slot&pageMask
-	p := t.pages[pi]
+	p := t.page(pi)
 	p.live--
 	if t.live+t.held == 0 {
 		t.releaseEmpty()
@@ -317,8 +322,8 @@ func (t *Table[T]) recycle(slot uint32) {
 
 // releaseEmpty releases every page that holds no live or held value.
 func (t *Table[T]) releaseEmpty() {
-	for pi, p := range t.pages {
-		if p != nil && p.live == 0 {
+	for pi := range t.pages {
+		if p := t.pages[pi].Load(); p != nil && p.live == 0 {
 			t.releasePage(uint32(pi))
 		}
 	}
@@ -350,8 +355,8 @@ func (t *Table[T]) lowestNonfull() (uint32, bool) {
 // per index which generations were already used there.
 func (t *Table[T]) newPage() (uint32, bool) {
 	pi := uint32(len(t.pages))
-	for i, p := range t.pages {
-		if p == nil && t.base[i] != retiredGen {
+	for i := range t.pages {
+		if t.pages[i].Load() == nil && t.base[i] != retiredGen {
 			pi = uint32(i)
 			break
 		}
@@ -363,7 +368,7 @@ func (t *Table[T]) newPage() (uint32, bool) {
 		return 0, false
 	}
 	if pi == uint32(len(t.pages)) {
-		t.pages = append(t.pages, nil)
+		t.growPages()
 		t.base = append(t.base, 0)
 		if len(t.nonfull)*64 < len(t.pages) {
 			t.nonfull = append(t.nonfull, 0)
@@ -378,50 +383,40 @@ func (t *Table[T]) newPage() (uint32, bool) {
 		p.free[i] = uint16(PageSize - 1 - i) // pop the lowest offset first
 	}
 	p.nfree = PageSize
-	t.pages[pi] = p
-	t.publishPage(pi, p)
+	t.pages[pi].Store(p) // after the generations: Peek may find p at once
 	t.npages++
 	t.nonfull[pi/64] |= 1 << (pi % 64)
 	return pi, true
 }
 
 func (t *Table[T]) releasePage(pi uint32) {
-	p := t.pages[pi]
+	p := t.page(pi)
 	var top uint32
 	for i := range uint32(PageSize) {
 		top = max(top, p.gen(i).Load())
 	}
 	t.base[pi] = top
-	t.pages[pi] = nil
-	t.dir.Load().pages[pi].Store(nil)
+	t.pages[pi].Store(nil)
 	t.npages--
 	t.nonfull[pi/64] &^= 1 << (pi % 64)
 }
 
-// publishPage stores page p at index pi of the directory Peek reads,
-// publishing a longer directory first if pi is past its end. A longer
-// directory shares the old one's array while it has room, so that growing
-// page by page copies the list only when its capacity doubles.
-func (t *Table[T]) publishPage(pi uint32, p *page[T]) {
-	d := t.dir.Load()
-	if d == nil || int(pi) >= len(d.pages) {
-		var old []atomic.Pointer[page[T]]
-		if d != nil {
-			old = d.pages
+// growPages makes room for one more page index in pages and publishes the
+// longer list for Peek. While the array has room the new list shares it;
+// when it is full, the pointers move to one twice as long, so that growing
+// page by page copies them only when the capacity doubles. A Peek still
+// reading the old array finds the pages there as they were, and any page
+// made later at a new index only in the new one.
+func (t *Table[T]) growPages() {
+	n := len(t.pages) + 1
+	if n <= cap(t.pages) {
+		t.pages = t.pages[:n]
+	} else {
+		grown := make([]atomic.Pointer[page[T]], n, 2*n)
+		for i := range t.pages {
+			grown[i].Store(t.pages[i].Load())
 		}
-		n := len(t.pages)
-		grown := &directory[T]{}
-		if n <= cap(old) {
-			grown.pages = old[:n]
-		} else {
-			grown.pages = make([]atomic.Pointer[page[T]], n, 2*n)
-			for i := range old {
-				grown.pages[i].Store(old[i].Load())
-			}
-		}
-		grown.pages[pi].Store(p)
-		t.dir.Store(grown)
-		return
+		t.pages = grown
 	}
-	d.pages[pi].Store(p)
+	t.dir.Store(&directory[T]{pages: t.pages})
 }
