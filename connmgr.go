@@ -288,15 +288,13 @@ func (m *Manager) Lookup(id ID) (info Info, ok bool) {
 	if player != nil {
 		info.Player = player.key.name
 	}
-	created := int64(seq) // as entry.created
 	if x != nil {
-		created = x.created
 		x.fill(&info.Meta)
 		if x.more != nil {
 			info.Caller = callerOf(&x.more.pcs)
 		}
 	}
-	info.Created = m.created(created)
+	info.Created = m.created(createdOf(x, seq))
 	ok = true
 	return
 }

@@ -84,10 +84,16 @@ func (e *entry) name() string {
 // where it is not, the manager gives every handle an extra part, which
 // records it.
 func (e *entry) created() int64 {
-	if x := e.x.Load(); x != nil {
+	return createdOf(e.x.Load(), e.seq.Load())
+}
+
+// createdOf is entry.created for an entry's extra part and stamp, read
+// already (as Lookup reads them, before it checks they belong together).
+func createdOf(x *extra, seq uint64) int64 {
+	if x != nil {
 		return x.created
 	}
-	return int64(e.seq.Load())
+	return int64(seq)
 }
 
 // reason says why a handle leaves the manager, and so which counter counts
