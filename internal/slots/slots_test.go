@@ -48,6 +48,18 @@ func alloc[T any](tb *slots.Table[T]) (slot, gen uint32, v *T, ok bool) {
 	return slot, gen, v, ok
 }
 
+// allocN takes and publishes n slots and returns their numbers.
+func allocN(t *testing.T, tb *slots.Table[val], n int) []uint32 {
+	t.Helper()
+	all := make([]uint32, n)
+	for i := range all {
+		var ok bool
+		all[i], _, _, ok = alloc(tb)
+		require.True(t, ok)
+	}
+	return all
+}
+
 func TestASlotIsFoundOnlyOncePublished(t *testing.T) {
 	tb := slots.New[val](0)
 	slot, gen, v, ok := tb.Alloc()
@@ -220,11 +232,7 @@ func TestEmptyPagesAreReleasedAndGenerationsSurvive(t *testing.T) {
 
 func TestAllocationPrefersTheLowestPage(t *testing.T) {
 	tb := slots.New[val](0)
-	var all []uint32
-	for range 2 * slots.PageSize {
-		s, _, _, _ := alloc(tb)
-		all = append(all, s)
-	}
+	all := allocN(t, tb, 2*slots.PageSize)
 	tb.Free(all[5])                // a hole in page 0
 	tb.Free(all[slots.PageSize+5]) // and one in page 1
 	s, _, _, _ := alloc(tb)
@@ -261,10 +269,7 @@ func TestLiveAndBound(t *testing.T) {
 // spare goes once the table is empty.
 func TestSpareAtAPageBoundary(t *testing.T) {
 	tb := slots.New[val](0)
-	full := make([]uint32, slots.PageSize)
-	for i := range full {
-		full[i], _, _, _ = alloc(tb)
-	}
+	full := allocN(t, tb, slots.PageSize)
 	for range 1000 {
 		slot, gen, _, ok := alloc(tb)
 		require.True(t, ok)
@@ -282,10 +287,7 @@ func TestSpareAtAPageBoundary(t *testing.T) {
 // another page still has room.
 func TestReleaseWhenOtherRoom(t *testing.T) {
 	tb := slots.New[val](0)
-	all := make([]uint32, slots.PageSize+1) // a full page and one value on a second
-	for i := range all {
-		all[i], _, _, _ = alloc(tb)
-	}
+	all := allocN(t, tb, slots.PageSize+1) // a full page and one value on a second
 	require.Equal(t, 2, tb.Pages())
 	tb.Free(all[0]) // the first page now has room
 	tb.Free(all[slots.PageSize])
@@ -324,11 +326,7 @@ func TestHoldHidesTheSlotButKeepsItsValue(t *testing.T) {
 
 func TestReleaseKeepsOtherPagesRules(t *testing.T) {
 	tb := slots.New[val](0)
-	var all []uint32
-	for range 2 * slots.PageSize {
-		s, _, _, _ := alloc(tb)
-		all = append(all, s)
-	}
+	all := allocN(t, tb, 2*slots.PageSize)
 	// Hold the whole second page, free the first but one slot.
 	for _, s := range all[slots.PageSize:] {
 		tb.Hold(s)
