@@ -54,7 +54,9 @@ func (e *entry) set(h Handle, name string, x *extra, seq uint64) {
 
 // clear empties the entry of a slot that has just been freed, or held and
 // released, so that a free slot keeps nothing reachable. Only the pointers
-// need clearing; the next set overwrites the rest.
+// need clearing; the next set overwrites the rest. (nameLen stays, so a
+// cleared entry's name is not a string: nothing reads it before set, as
+// Lookup reads only published entries and the lock's holders live ones.)
 func (e *entry) clear() {
 	e.park()
 	e.nameAt.Store(nil)
