@@ -41,13 +41,11 @@ func (m *Manager) holdAll(bound uint64, why reason) []held {
 		s := m.shards[i]
 		for from := uint32(0); ; from += chunk {
 			buf = buf[:0]
-			s.lock()
-			end := s.slots.Bound()
-			if from >= end {
-				s.mu.Unlock()
+			to, ok := s.lockChunk(from)
+			if !ok {
 				break
 			}
-			for slot := from; slot < from+chunk && slot < end; slot++ {
+			for slot := from; slot < to; slot++ {
 				if e, gen, ok := s.slots.Live(slot); ok && e.seq.Load() <= bound {
 					buf = append(buf, s.holdLocked(slot, gen, e, why))
 				}

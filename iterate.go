@@ -232,13 +232,11 @@ type ref struct {
 func (s *shard) refs() []ref {
 	var out []ref
 	for from := uint32(0); ; from += chunk {
-		s.lock()
-		end := s.slots.Bound()
-		if from >= end {
-			s.mu.Unlock()
+		to, ok := s.lockChunk(from)
+		if !ok {
 			break
 		}
-		for slot := from; slot < from+chunk && slot < end; slot++ {
+		for slot := from; slot < to; slot++ {
 			if e, gen, ok := s.slots.Live(slot); ok {
 				out = append(out, ref{seq: e.seq.Load(), slot: slot, gen: gen})
 			}

@@ -188,6 +188,21 @@ func (s *shard) lock() {
 	s.waiting.Add(-1)
 }
 
+// lockChunk takes s's lock for a walk over the chunk of slots that starts
+// at from, and returns the slot the chunk ends before. When from is past
+// every slot, the walk is over: it lets go of the lock again and reports
+// false. A walk takes the lock once per chunk, releases it after the chunk
+// and lets waiters in (letWaitersIn) before the next one.
+func (s *shard) lockChunk(from uint32) (to uint32, ok bool) {
+	s.lock()
+	end := s.slots.Bound()
+	if from >= end {
+		s.mu.Unlock()
+		return 0, false
+	}
+	return min(from+chunk, end), true
+}
+
 // id returns the ID of a slot at a generation.
 func (s *shard) id(slot, gen uint32) ID {
 	return ID(uint64(gen)<<32 | uint64(slot)<<s.bits | s.index)

@@ -69,13 +69,11 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 			// Sweeps that find nothing expired allocate nothing.
 			expired = growHeld(expired, chunk)
 		}
-		s.lock()
-		end := s.slots.Bound()
-		if from >= end {
-			s.mu.Unlock()
+		to, ok := s.lockChunk(from)
+		if !ok {
 			break
 		}
-		for slot := from; slot < from+chunk && slot < end; slot++ {
+		for slot := from; slot < to; slot++ {
 			e, gen, ok := s.slots.Live(slot)
 			if !ok {
 				continue
