@@ -117,10 +117,14 @@ func growHeld(hs []held, n int) []held {
 func (s *shard) partLen(p Pool) int {
 	s.lock()
 	defer s.mu.Unlock()
-	if part := s.partLocked(p, false); part != nil {
-		return int(part.n)
+	part := s.partLocked(p, false)
+	if part == nil {
+		return 0
 	}
-	return 0
+	if p.kind == playerKind {
+		defer part.lock().unlock()
+	}
+	return int(part.n)
 }
 
 // holdPartLocked holds up to chunk handles of s's part of key, newest
@@ -132,6 +136,7 @@ func (s *shard) holdPartLocked(key Pool, bound uint64, why reason, out []held) (
 		return out, false
 	}
 	if key.kind == playerKind {
+		defer p.lock().unlock()
 		cur := p.last
 		for cur != 0 && s.slots.At(cur-1).seq.Load() > bound {
 			cur = s.slots.At(cur - 1).prev
@@ -159,7 +164,11 @@ func (s *shard) holdPartLocked(key Pool, bound uint64, why reason, out []held) (
 		// another entry's link, stays valid.
 		prev := l.prev
 		e, gen, _ := s.slots.Live(l.slot)
+		// e has a service or tags, so the fast path leaves it alone; but
+		// it may be in a player pool, whose list only its lock guards.
+		pp := e.player.Load().lock()
 		out = append(out, s.holdLocked(l.slot, gen, e, why))
+		pp.unlock()
 		l = prev
 	}
 	return out, false

@@ -39,6 +39,7 @@ func (m *Manager) holdAll(bound uint64, why reason) []held {
 	buf := make([]held, 0, chunk)
 	for i := range m.shards {
 		s := m.shards[i]
+		s.closeFast()
 		for from := uint32(0); ; from += chunk {
 			buf = buf[:0]
 			to, ok := s.lockChunk(from)
@@ -54,6 +55,7 @@ func (m *Manager) holdAll(bound uint64, why reason) []held {
 			out = append(out, buf...)
 			letWaitersIn(s)
 		}
+		s.openFast()
 	}
 	sortHeldNewestFirst(out)
 	return out

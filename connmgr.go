@@ -38,9 +38,10 @@ type Manager struct {
 	counter *stampCounter // where the clock is not fine-grained, the stamps (see stamp.go)
 	cfg     config
 
-	reg  registry      // service and tag pools across shards
-	regs registrations // CleanupOnDone registrations
-	keys keyIndex      // keyed handles
+	tally tally         // handles tracked and disconnected by the fast path (see fastpath.go)
+	reg   registry      // service and tag pools across shards
+	regs  registrations // CleanupOnDone registrations
+	keys  keyIndex      // keyed handles
 
 	stopSweep chan struct{}  // closed by Shutdown to stop the sweeper
 	sweeper   sync.WaitGroup // the background sweeper, if any
@@ -58,6 +59,7 @@ func New(opts ...Option) *Manager {
 		seed:      maphash.MakeSeed(),
 		start:     time.Now(),
 		cfg:       newConfig(opts),
+		tally:     newTally(),
 		stopSweep: make(chan struct{}),
 	}
 	m.down.done = make(chan struct{})
@@ -126,6 +128,10 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	created := m.now()
 	if x != nil {
 		x.created = created
+	} else if meta.Player != "" {
+		if id, ok := m.trackFast(s, hash, &meta, h, created); ok {
+			return id, nil
+		}
 	}
 
 	s.lock()
@@ -135,22 +141,25 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	}
 	var p *pool
 	if meta.Player != "" {
-		p = s.playerLocked(hash, meta.Player, false)
+		p = s.playerLocked(hash, meta.Player, false).lock()
 		if limit := m.cfg.maxPerPlayer; limit > 0 && p != nil && int(p.n) >= limit {
+			p.unlock()
 			s.mu.Unlock()
 			return 0, m.refuse(&meta, h, errLimit(meta.Player, limit))
 		}
 	}
 	slot, gen, e, ok := s.allocLocked(p)
 	if !ok {
+		p.unlock()
 		s.mu.Unlock()
 		return 0, m.refuse(&meta, h, errFull)
 	}
-	// The stamp is taken under the shard lock, so that each shard's lists
-	// are in stamp order.
-	e.set(h, meta.Name, x, m.stampLocked(s, created))
+	// The stamp is taken under the locks, so that each list is in stamp
+	// order.
+	e.set(h, meta.Name, x, m.stampLocked(s, p, created))
 	s.insertLocked(slot, e, p, meta.Player, hash)
 	id := s.id(slot, gen)
+	p.unlock()
 	s.mu.Unlock()
 	return id, nil
 }
@@ -200,23 +209,25 @@ func (m *Manager) track(meta *Meta, h Handle) (ID, *detached, error) {
 		s.mu.Unlock()
 		return 0, nil, err
 	}
-	e.set(h, meta.Name, x, m.stampLocked(s, created))
+	e.set(h, meta.Name, x, m.stampLocked(s, p, created))
 	s.insertLocked(slot, e, p, meta.Player, hash)
 	id := s.id(slot, gen)
+	p.unlock()
 	s.mu.Unlock()
 	return id, nil, nil
 }
 
 // admitLocked checks that s may take one more handle of player and takes a
 // slot for it, as Track does inline, and returns the player's pool if it
-// exists yet. leaving is the player pool of a handle that leaves in the
-// same lock hold (a replaced key holder), which the limit does not count.
+// exists yet, locked (the caller unlocks it once the handle is in). leaving
+// is the player pool of a handle that leaves in the same lock hold (a
+// replaced key holder), which the limit does not count.
 func (m *Manager) admitLocked(s *shard, player string, leaving *pool) (slot, gen uint32, e *entry, p *pool, err error) {
 	if m.closed.Load() {
 		return 0, 0, nil, nil, ErrClosed
 	}
 	if player != "" {
-		p = s.partLocked(Player(player), false)
+		p = s.partLocked(Player(player), false).lock()
 	}
 	if limit := m.cfg.maxPerPlayer; limit > 0 && p != nil {
 		n := int(p.n)
@@ -224,11 +235,13 @@ func (m *Manager) admitLocked(s *shard, player string, leaving *pool) (slot, gen
 			n--
 		}
 		if n >= limit {
+			p.unlock()
 			return 0, 0, nil, nil, errLimit(player, limit)
 		}
 	}
 	slot, gen, e, ok := s.allocLocked(p)
 	if !ok {
+		p.unlock()
 		return 0, 0, nil, nil, errFull
 	}
 	return slot, gen, e, p, nil
@@ -305,13 +318,17 @@ func (m *Manager) Lookup(id ID) (info Info, ok bool) {
 // when Disconnect fails or panics.
 func (m *Manager) Disconnect(id ID) error {
 	s, slot, gen := m.locate(id)
+	if d, ok := m.disconnectFast(s, slot, gen); ok {
+		return m.disconnect(&d)
+	}
 	s.lock()
-	e := s.slots.Get(slot, gen)
+	e, p := s.getLocked(slot, gen)
 	if e == nil {
 		s.mu.Unlock()
 		return ErrNotFound
 	}
 	d := s.removeLocked(slot, gen, e, byDisconnect)
+	p.unlock()
 	s.mu.Unlock()
 	return m.disconnect(&d)
 }
@@ -322,12 +339,13 @@ func (m *Manager) Disconnect(id ID) error {
 func (m *Manager) Untrack(id ID) (Handle, bool) {
 	s, slot, gen := m.locate(id)
 	s.lock()
-	e := s.slots.Get(slot, gen)
+	e, p := s.getLocked(slot, gen)
 	if e == nil {
 		s.mu.Unlock()
 		return nil, false
 	}
 	d := s.removeLocked(slot, gen, e, byUntrack)
+	p.unlock()
 	s.mu.Unlock()
 	return d.h, true
 }
@@ -341,13 +359,7 @@ func (m *Manager) Len(p Pool) int {
 	if p.kind != playerKind {
 		return m.reg.len(p)
 	}
-	s := m.playerHome(p.name)
-	s.lock()
-	defer s.mu.Unlock()
-	if part := s.partLocked(p, false); part != nil {
-		return int(part.n)
-	}
-	return 0
+	return m.playerHome(p.name).partLen(p)
 }
 
 // home picks the shard a handle with meta lives in: its player's, else its

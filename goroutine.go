@@ -115,10 +115,11 @@ func (m *Manager) exit(id ID) (detached, bool) {
 	s, slot, gen := m.locate(id)
 	s.lock()
 	defer s.mu.Unlock()
-	e := s.slots.Get(slot, gen)
+	e, p := s.getLocked(slot, gen)
 	if e == nil {
 		return detached{}, false
 	}
+	defer p.unlock()
 	return s.removeLocked(slot, gen, e, byExit), true
 }
 

@@ -111,7 +111,10 @@ const healthChunk = 64
 // handle and copies what the report needs, then counts with no lock held.
 func (w *healthWalk) walkShard(s *shard) {
 	s.lock()
-	s.checkCountersLocked(&w.c, s.activeLocked())
+	// The walk reads every handle and its neighbours, which the fast path
+	// changes under a player pool's lock alone.
+	s.closeFastLocked()
+	defer s.openFast()
 	w.cross.shardLocked(s)
 	s.mu.Unlock()
 	for from := uint32(0); ; from += healthChunk {
@@ -238,14 +241,18 @@ func before(a, b NameCount) bool {
 	return a.Name < b.Name
 }
 
-// versions returns each shard's version, one O(1) lock hold per shard.
+// versions returns each shard's version, one O(1) lock hold per shard, and
+// last the fast path's (its count of calls), which moves with every
+// handle it tracks or removes.
 func (m *Manager) versions() []uint64 {
-	vs := make([]uint64, len(m.shards))
+	vs := make([]uint64, len(m.shards)+1)
 	for i := range m.shards {
 		s := m.shards[i]
 		s.lock()
 		vs[i] = s.c.version()
 		s.mu.Unlock()
 	}
+	tracked, disconnected := m.tally.sum()
+	vs[len(m.shards)] = tracked + disconnected
 	return vs
 }

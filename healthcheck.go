@@ -6,7 +6,6 @@ package connmgr
 // pauses the server for tens of milliseconds. Health instead checks in
 // pieces that each hold one lock briefly:
 //
-//   - each shard's counters against the Stats invariant, in one O(1) hold;
 //   - each live handle, in the chunk that visits it: its Handle and
 //     stamp, each of its pools (indexed by the shard, its
 //     neighbours in the pool's list linking back to it in track order) and
@@ -14,7 +13,8 @@ package connmgr
 //     together these find any broken list, since a list whose every member
 //     is linked both ways to its neighbours, in order, is whole;
 //   - the totals (live handles per shard, members per pool part, pool parts
-//     per shard, the registry's counts, the key index's size), gathered
+//     per shard, the registry's counts, the key index's size, and the
+//     manager's counters against the Stats invariant), gathered
 //     during the walk and compared afterwards only when no shard changed
 //     between the first and the last piece (the shards' versions are equal
 //     before and after), because only then do the pieces add up to one
@@ -28,6 +28,7 @@ package connmgr
 // no lock held.
 type crossCheck struct {
 	shards  []shardSeen
+	counts  census // the counters, and the live handles found
 	parts   map[*pool]partSeen
 	keyed   int          // live handles with a key
 	members []membership // the current chunk's pool memberships
@@ -42,8 +43,8 @@ type crossCheck struct {
 
 // shardSeen is one shard's own counts, and what the walk found there.
 type shardSeen struct {
-	live, inPlayers, extraBytes [2]int // [0] the shard's count, [1] found
-	kinds                       [tagKind + 1][2]int
+	live, extraBytes [2]int // [0] the shard's count, [1] found
+	kinds            [tagKind + 1][2]int
 }
 
 // membership is one handle's membership of a pool part, with the part's
@@ -81,10 +82,11 @@ func (cc *crossCheck) init(shards, pools int) {
 	cc.members = make([]membership, 0, 4*healthChunk)
 }
 
-// shardLocked records the shard's own counts.
+// shardLocked records the shard's own counts. The fast path must be off.
 func (cc *crossCheck) shardLocked(s *shard) {
 	ss := &cc.shards[s.index]
-	ss.live[0], ss.inPlayers[0], ss.extraBytes[0] = s.activeLocked(), int(s.inPlayers), s.extraBytes
+	cc.counts.addShardLocked(s)
+	ss.live[0], ss.extraBytes[0] = s.liveLocked(), s.extraBytes
 	ss.kinds[playerKind][0] = s.players.Len()
 	ss.kinds[serviceKind][0] = s.services.Len()
 	ss.kinds[tagKind][0] = s.tags.Len()
@@ -94,8 +96,9 @@ func (cc *crossCheck) shardLocked(s *shard) {
 func (cc *crossCheck) entryLocked(s *shard, e *entry) {
 	ss := &cc.shards[s.index]
 	ss.live[1]++
+	cc.counts.live++
 	if p := e.player.Load(); p != nil {
-		ss.inPlayers[1]++
+		cc.counts.foundInPlayers++
 		cc.members = append(cc.members, membership{p: p, n: int(p.n), shard: int(s.index)})
 	}
 	if x := e.x.Load(); x != nil {
@@ -167,6 +170,7 @@ func (cc *crossCheck) readIndexes(m *Manager) {
 	m.reg.mu.Unlock()
 
 	cc.keysHeld, cc.keysN = m.keys.held(), m.keys.n.Load()
+	cc.counts.addTally(&m.tally)
 }
 
 // check compares the totals, naming each difference in c.
@@ -175,9 +179,6 @@ func (cc *crossCheck) check(c *checker) {
 		ss := &cc.shards[i]
 		if ss.live[0] != ss.live[1] {
 			c.addf("shard %d counts %d live slots, found %d", i, ss.live[0], ss.live[1])
-		}
-		if ss.inPlayers[0] != ss.inPlayers[1] {
-			c.addf("shard %d counts %d handles in player pools, found %d", i, ss.inPlayers[0], ss.inPlayers[1])
 		}
 		if ss.extraBytes[0] != ss.extraBytes[1] {
 			c.addf("shard %d counts %d bytes of extra parts, found %d", i, ss.extraBytes[0], ss.extraBytes[1])
@@ -188,6 +189,7 @@ func (cc *crossCheck) check(c *checker) {
 			}
 		}
 	}
+	cc.counts.check(c)
 	for p, ps := range cc.parts {
 		if ps.n != ps.seen {
 			c.addf("%s counts %d handles, holds %d", p.key, ps.n, ps.seen)

@@ -130,7 +130,9 @@ func (c *partSource) next(out []view) []view {
 	}
 	n := len(out)
 	if c.key.kind == playerKind {
+		p.mu.Lock()
 		out = c.playerChunkLocked(p, out)
+		p.mu.Unlock()
 	} else {
 		out = c.linkChunkLocked(p, out)
 	}
@@ -231,6 +233,8 @@ type ref struct {
 // chunk of slots at a time.
 func (s *shard) refs() []ref {
 	var out []ref
+	s.closeFast()
+	defer s.openFast()
 	for from := uint32(0); ; from += chunk {
 		to, ok := s.lockChunk(from)
 		if !ok {
@@ -261,8 +265,9 @@ func (c *allSource) next(out []view) []view {
 		k := min(chunk, len(c.refs))
 		s.lock()
 		for _, r := range c.refs[:k] {
-			if e := s.slots.Get(r.slot, r.gen); e != nil {
+			if e, p := s.getLocked(r.slot, r.gen); e != nil {
 				out = append(out, s.viewLocked(s.id(r.slot, r.gen), e))
+				p.unlock()
 			}
 		}
 		s.mu.Unlock()

@@ -113,6 +113,8 @@ func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra, created int64) (ID,
 		}
 		unlock := lockPair(s, ps)
 		if prevID != 0 {
+			// A keyed handle has an extra part, so the fast path leaves
+			// it alone: it is live as long as the shard's lock is held.
 			if prev = ps.slots.Get(pslot, pgen); prev == nil {
 				// The holder left between the look-up and the locks; its
 				// removal freed the key or handed it on. Look again.
@@ -131,9 +133,7 @@ func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra, created int64) (ID,
 		if prev != nil && ps == s {
 			leaving = prev.player.Load()
 		}
-		// The player's pool is not kept: removing the old holder below may
-		// empty and drop it, so insertLocked looks it up again.
-		slot, gen, e, _, err := m.admitLocked(s, meta.Player, leaving)
+		slot, gen, e, p, err := m.admitLocked(s, meta.Player, leaving)
 		if err != nil {
 			kp.mu.Unlock()
 			unlock()
@@ -149,12 +149,28 @@ func (m *Manager) trackKeyed(meta *Meta, h Handle, x *extra, created int64) (ID,
 		var old *detached
 		if prev != nil {
 			// The key already names the new handle, so this removal leaves
-			// it alone.
+			// it alone. It needs the lock of the old holder's player pool,
+			// unless that is p, locked already. (Holding two pool locks
+			// cannot deadlock: whoever else takes two holds both shards.)
+			pp := prev.player.Load()
+			if pp != p {
+				pp.lock()
+			}
 			d := ps.removeLocked(pslot, pgen, prev, byDisconnect)
+			if pp != p {
+				pp.unlock()
+			}
 			old = &d
 		}
-		e.set(h, meta.Name, x, m.stampLocked(s, created))
-		s.insertLocked(slot, e, nil, meta.Player, hash)
+		if p != nil && p.n == 0 {
+			// Removing the old holder emptied and dropped the player's
+			// pool: insertLocked makes a new one.
+			p.unlock()
+			p = nil
+		}
+		e.set(h, meta.Name, x, m.stampLocked(s, p, created))
+		s.insertLocked(slot, e, p, meta.Player, hash)
+		p.unlock()
 		unlock()
 		return id, old, nil
 	}

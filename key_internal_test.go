@@ -66,8 +66,9 @@ func TestLookupKeyWaitsForAKeyedTrackInFlight(t *testing.T) {
 
 	x := newExtraMore(&meta, false)
 	x.created = m.now()
-	e.set(Func(func() {}), meta.Name, x, m.stampLocked(s, x.created))
+	e.set(Func(func() {}), meta.Name, x, m.stampLocked(s, p, x.created))
 	s.insertLocked(slot, e, p, meta.Player, hash)
+	p.unlock()
 	s.mu.Unlock()
 	select {
 	case info := <-got:

@@ -52,7 +52,7 @@ func TestPlayerIndexMatchesMap(t *testing.T) {
 		}
 	}
 	check(-1)
-	assert.LessOrEqual(t, len(x.slots), 2*indexMin, "the table shrinks once emptied")
+	assert.LessOrEqual(t, len(x.slots()), 2*indexMin, "the table shrinks once emptied")
 }
 
 // TestPlayerIndexRemovesByIdentity checks that removing a pool leaves a

@@ -72,15 +72,51 @@ func (p Pool) valid() bool { return p.kind != invalidKind && p.name != "" }
 // parked (see slots.Table.Park) for its next Track: a player's Tracks and
 // Disconnects then keep reusing a slot that only that player writes,
 // instead of taking the shard's most recently freed slot, which whatever
-// processor served some other player wrote last. The struct is 64 bytes, a
-// cache line and a size class of its own, so that pools share no lines.
+// processor served some other player wrote last.
+//
+// A player pool has a lock of its own, mu, so that a player's Track and
+// Disconnect on its parked slot need not take the shard's (see
+// fastpath.go). Whoever changes a player pool holds its mu: the fast path
+// alone, anyone else after the shard's lock. A player pool whose n is 0
+// has been dropped from its shard's index (or is about to receive its
+// first handle, under both locks), and the fast path leaves it alone.
+//
+// The struct is padded to 128 bytes, a size class whose objects start on
+// a 128-byte boundary, so that two pools share no cache line, nor the pair
+// of lines some processors fetch together: different processors serving
+// different players then never write the same line.
 type pool struct {
-	key         Pool
+	key Pool
+
+	mu          sync.Mutex // player pools: guards the fields below, with the entries in the pool and the parked slot
 	n           int32      // handles in this part
 	spare       uint32     // player pools: slot+1 of the parked slot, 0 = none
 	first, last uint32     // player pools: slot+1 of the oldest/newest entry, 0 = none
+	lastNext    uint32     // player pools: what the newest entry's next holds (see nextOf)
+	newest      uint64     // player pools: the stamp of the newest handle it has held
 	head, tail  *link      // service and tag pools: oldest/newest link
 	total       *poolTotal // service and tag pools: the count over all shards
+	_           [poolPad]byte
+}
+
+// poolPad rounds a pool up to 128 bytes (TestShardLayout). What a player's
+// Track and Disconnect use lies in the first 64.
+const poolPad = 40
+
+// lock locks p's mu if p is a pool, and returns p. With a nil p it does
+// nothing: a handle in no player pool has no pool lock to take.
+func (p *pool) lock() *pool {
+	if p != nil {
+		p.mu.Lock()
+	}
+	return p
+}
+
+// unlock undoes lock.
+func (p *pool) unlock() {
+	if p != nil {
+		p.mu.Unlock()
+	}
 }
 
 // link is one service or tag membership of an entry.
@@ -91,31 +127,56 @@ type link struct {
 	prev, next *link
 }
 
-// pushSlot appends the entry in slot to a player pool.
+// A player pool's list links its entries both ways, with one exception:
+// the newest entry's next means nothing (nextOf); the pool keeps what it
+// holds in lastNext. Removing the newest entry so leaves its older
+// neighbour's next as it was, and a player who keeps tracking and removing
+// one handle on the same parked slot finds that next already pointing
+// there: with the pool's newest stamp kept in the pool too, the pair of
+// calls neither writes nor reads any entry but the handle's own. (The
+// neighbour lies among other players' entries, which other processors
+// write; every line less that a call touches there is a cache miss less.)
+
+// nextOf returns the slot+1 of the entry after e, the entry in slot, in
+// player pool p; 0 when e is the newest.
+func (p *pool) nextOf(slot uint32, e *entry) uint32 {
+	if p.last == slot+1 {
+		return 0
+	}
+	return e.next
+}
+
+// pushSlot appends the entry in slot, stamped already, to a player pool.
 func (p *pool) pushSlot(s *shard, slot uint32, e *entry) {
 	e.prev, e.next = p.last, 0
-	if p.last != 0 {
-		s.slots.At(p.last - 1).next = slot + 1
-	} else {
+	if p.last == 0 {
 		p.first = slot + 1
+	} else if p.lastNext != slot+1 {
+		s.slots.At(p.last - 1).next = slot + 1
 	}
-	p.last = slot + 1
+	p.last, p.lastNext = slot+1, 0
+	p.newest = e.seq.Load()
 	p.n++
 }
 
-// unlinkSlot removes entry e from a player pool.
-func (p *pool) unlinkSlot(s *shard, e *entry) {
-	if e.prev != 0 {
-		s.slots.At(e.prev - 1).next = e.next
-	} else {
-		p.first = e.next
-	}
-	if e.next != 0 {
+// unlinkSlot removes entry e, the entry in slot, from a player pool.
+func (p *pool) unlinkSlot(s *shard, slot uint32, e *entry) {
+	switch {
+	case p.last != slot+1:
+		// In the middle, or the oldest of several: both links are real.
+		if e.prev != 0 {
+			s.slots.At(e.prev - 1).next = e.next
+		} else {
+			p.first = e.next
+		}
 		s.slots.At(e.next - 1).prev = e.prev
-	} else {
-		p.last = e.prev
+	case e.prev != 0:
+		// The newest: its older neighbour becomes the newest, its next
+		// still pointing at e.
+		p.last, p.lastNext = e.prev, slot+1
+	default:
+		p.first, p.last = 0, 0
 	}
-	e.prev, e.next = 0, 0
 	p.n--
 }
 

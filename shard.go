@@ -132,17 +132,17 @@ func (c *counters) version() uint64 {
 // players rarely contend.
 //
 // The first 64 bytes, one cache line, hold everything that tracking or
-// disconnecting a player's handle writes in the shard, so that such a call
-// moves only that line between processors; the rest is read far more often
-// than written. Each shard is allocated on its own and is 256 bytes long, a
+// disconnecting a handle under the lock writes in the shard, so that such a
+// call moves only that line between processors; the rest is read far more
+// often than written. (Track and Disconnect of a player's handle mostly
+// take the fast path, which writes nothing in the shard: see fastpath.go.) Each shard is allocated on its own and is 256 bytes long, a
 // size class whose objects start on a cache line and carry no allocation
 // header, so that no two shards share a line (TestShardLayout).
 type shard struct {
-	mu        sync.Mutex // guards the fields below but waiting
-	c         counters
-	inPlayers int32  // entries in a player pool
-	parked    int32  // slots parked in player pools (see pool)
-	last      uint64 // the newest stamp handed out here, where the clock is fine (see stamp.go)
+	mu        sync.Mutex // guards the fields below but waiting and fastOff
+	c         counters   // of the handles tracked and removed under the lock; the fast path counts in Manager.tally
+	inPlayers int32      // entries in a player pool, but those the fast path tracked and removed (Manager.tally)
+	last      uint64     // the newest stamp handed out under the lock, where the clock is fine (see stamp.go)
 
 	slots      *slots.Table[entry]
 	players    playerIndex // keyed by the maphash of the name that chose this shard
@@ -151,6 +151,7 @@ type shard struct {
 	extraBytes int // memory held by extra parts, for Stats.MemoryBytes
 	swept      struct{ expired, orphaned uint64 }
 	waiting    atomic.Int32 // goroutines waiting in lock
+	fastOff    atomic.Int32 // walks under way that keep the fast path off (see closeFastLocked)
 
 	index uint64       // this shard's number, the low bits of its IDs
 	bits  uint         // how many low bits of an ID name the shard
@@ -162,7 +163,7 @@ type shard struct {
 }
 
 // shardPad rounds a shard up to 256 bytes.
-const shardPad = 48
+const shardPad = 64
 
 // detached is a handle that has left the manager, with what is needed to
 // disconnect it and to describe it in an error.
@@ -202,6 +203,54 @@ func (s *shard) lockChunk(from uint32) (to uint32, ok bool) {
 	}
 	return min(from+chunk, end), true
 }
+
+// getLocked returns the live entry of slot at gen, if any, with its player
+// pool locked (nil when it has none); the caller unlocks it once it has
+// changed or read the entry. The fast path changes a player's entries
+// under the pool's lock alone, so a handle found live under the shard's
+// lock may have left by the time the pool is locked: getLocked looks again.
+func (s *shard) getLocked(slot, gen uint32) (*entry, *pool) {
+	e := s.slots.Get(slot, gen)
+	if e == nil {
+		return nil, nil
+	}
+	p := e.player.Load().lock()
+	if s.slots.Get(slot, gen) == nil {
+		p.unlock()
+		return nil, nil
+	}
+	return e, p
+}
+
+// closeFastLocked turns the fast path off in s and waits for the calls in
+// it to finish, so that s's handles and pools change only under its lock
+// until openFast: a walk that reads or removes the handles of many players
+// can then do so holding the shard's lock alone. It costs a lock and an
+// unlock of every player pool in s.
+//
+// Why it is enough: a fast call checks fastOff after taking its pool's
+// lock. Each pool's lock is taken here after fastOff is raised, so a call
+// that took it before has finished, and one that takes it after sees
+// fastOff raised and goes the slow way, behind the shard's lock.
+func (s *shard) closeFastLocked() {
+	s.fastOff.Add(1)
+	for _, p := range s.players.All() {
+		p.mu.Lock()
+		p.mu.Unlock() //nolint:staticcheck // an empty critical section: waiting for the holder is the point
+	}
+}
+
+// closeFast is closeFastLocked for a caller without the shard's lock. The
+// fast path stays off after the lock is released, across all of a walk's
+// lock holds.
+func (s *shard) closeFast() {
+	s.lock()
+	s.closeFastLocked()
+	s.mu.Unlock()
+}
+
+// openFast undoes closeFastLocked, with or without the shard's lock.
+func (s *shard) openFast() { s.fastOff.Add(-1) }
 
 // id returns the ID of a slot at a generation.
 func (s *shard) id(slot, gen uint32) ID {
@@ -247,7 +296,8 @@ func (s *shard) playerLocked(hash uint64, player string, create bool) *pool {
 	return p
 }
 
-// dropPartLocked forgets an empty pool part, freeing its parked slot.
+// dropPartLocked forgets an empty pool part, freeing its parked slot. The
+// caller holds a player pool's lock.
 func (s *shard) dropPartLocked(p *pool) {
 	if p.key.kind == playerKind {
 		if p.spare != 0 {
@@ -255,7 +305,6 @@ func (s *shard) dropPartLocked(p *pool) {
 			s.slots.FreeParked(p.spare - 1)
 			e.clear()
 			p.spare = 0
-			s.parked--
 		}
 		// Rehashing here costs only when a player's last handle goes.
 		s.players.remove(maphash.String(s.seed, p.key.name), p)
@@ -267,16 +316,26 @@ func (s *shard) dropPartLocked(p *pool) {
 	}
 }
 
-// activeLocked counts the handles s holds.
-func (s *shard) activeLocked() int { return s.slots.Len() - int(s.parked) }
+// liveLocked counts the handles s holds, from its slots: the slots in use
+// but those parked. It walks the player pools, so the fast path must be
+// off (see closeFastLocked).
+func (s *shard) liveLocked() int {
+	n := s.slots.Len()
+	for _, p := range s.players.All() {
+		if p.spare != 0 {
+			n--
+		}
+	}
+	return n
+}
 
 // allocLocked takes a slot for a new handle of player pool p (nil for none
-// yet, or no player): p's parked slot if it has one, else a free one.
+// yet, or no player; else the caller holds its lock): p's parked slot if
+// it has one, else a free one.
 func (s *shard) allocLocked(p *pool) (slot, gen uint32, e *entry, ok bool) {
 	if p != nil && p.spare != 0 {
 		slot = p.spare - 1
 		p.spare = 0
-		s.parked--
 		gen, e = s.slots.Unpark(slot)
 		return slot, gen, e, true
 	}
@@ -284,13 +343,13 @@ func (s *shard) allocLocked(p *pool) (slot, gen uint32, e *entry, ok bool) {
 }
 
 // freeLocked frees the slot of entry e, a handle removed from player pool p
-// (nil for none): it parks it in p if p lives on and has none parked yet.
-// Either way it clears e (see clear and park) once the slot's generation
-// has moved on, as Lookup's lock-free reads need.
+// (nil for none; else the caller holds its lock): it parks it in p if p
+// lives on and has none parked yet. Either way it clears e (see clear and
+// park) once the slot's generation has moved on, as Lookup's lock-free
+// reads need.
 func (s *shard) freeLocked(slot uint32, e *entry, p *pool) {
 	if p != nil && p.n > 0 && p.spare == 0 && s.slots.Park(slot) {
 		p.spare = slot + 1
-		s.parked++
 		e.park()
 		return
 	}
@@ -300,12 +359,16 @@ func (s *shard) freeLocked(slot uint32, e *entry, p *pool) {
 
 // insertLocked links a freshly allocated entry, filled by entry.set, into
 // its pools and publishes its slot.
-// p is the player's pool if the caller has it, else nil; hash is the
-// maphash of player.
+// p is the player's pool if the caller has it, locked, else nil; hash is
+// the maphash of player.
 func (s *shard) insertLocked(slot uint32, e *entry, p *pool, player string, hash uint64) {
 	if player != "" {
 		if p == nil {
-			p = s.playerLocked(hash, player, true)
+			// A new pool: the fast path may find it in the index at once,
+			// but leaves it alone until it holds a handle (n > 0), which
+			// it gets under its lock.
+			p = s.playerLocked(hash, player, true).lock()
+			defer p.unlock()
 		}
 		p.pushSlot(s, slot, e)
 		if e.player.Load() != p {
@@ -327,6 +390,8 @@ func (s *shard) insertLocked(slot uint32, e *entry, p *pool, player string, hash
 
 // removeLocked unlinks the live entry e in slot from its pools, frees the
 // slot and counts the removal. The caller then owns the returned handle.
+// The caller holds the lock of e's player pool, if any (see getLocked),
+// or has the fast path off.
 func (s *shard) removeLocked(slot, gen uint32, e *entry, why reason) detached {
 	p := e.player.Load()
 	d := detached{h: e.h, id: s.id(slot, gen), seq: e.seq.Load(), created: e.created(), name: e.name(), x: e.x.Load()}
@@ -339,7 +404,8 @@ func (s *shard) removeLocked(slot, gen uint32, e *entry, why reason) detached {
 }
 
 // holdLocked takes the live entry e in slot out of the manager as
-// removeLocked does, but holds the slot instead of freeing it: e stays
+// removeLocked does (with the same locks held), but holds the slot instead
+// of freeing it: e stays
 // where it is, for the caller to read with the lock released and to hand
 // back with releaseLocked, once it has cleared e. The caller then owns e's
 // handle.
@@ -361,7 +427,7 @@ func (s *shard) releaseLocked(id ID) {
 // but free or hold its slot.
 func (s *shard) unlinkLocked(id ID, e *entry, why reason) {
 	if p := e.player.Load(); p != nil {
-		p.unlinkSlot(s, e)
+		p.unlinkSlot(s, uint32(id)>>s.bits, e)
 		s.inPlayers--
 		if p.n == 0 {
 			s.dropPartLocked(p)

@@ -1,6 +1,7 @@
 package connmgr
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -47,6 +48,28 @@ func TestShardLayout(t *testing.T) {
 	for i, s := range m.shards {
 		assert.Zero(t, uintptr(unsafe.Pointer(s))%64, "shard %d starts on a cache line", i)
 	}
+
+	var p pool
+	assert.Equal(t, uintptr(128), unsafe.Sizeof(p), "a pool fills a 128-byte size class of its own")
+	assert.LessOrEqual(t, unsafe.Offsetof(p.newest)+unsafe.Sizeof(p.newest), uintptr(64),
+		"what a player's Track and Disconnect use lies in its first cache line")
+	for i := range 8 {
+		_, err := m.Track(Meta{Name: "n", Player: fmt.Sprint("p", i)}, nopHandle{})
+		require.NoError(t, err)
+		_, e := entryOf(m, mustID(t, m, fmt.Sprint("p", i)))
+		assert.Zero(t, uintptr(unsafe.Pointer(e.player.Load()))%128, "pool %d starts on a 128-byte boundary", i)
+		assert.Zero(t, uintptr(unsafe.Pointer(e))%64, "entry %d fills a cache line of its own", i)
+	}
+}
+
+// mustID returns the ID of the newest handle of player.
+func mustID(t *testing.T, m *Manager, player string) ID {
+	t.Helper()
+	for info := range m.Handles(Player(player)) {
+		return info.ID
+	}
+	t.Fatalf("player %s has no handle", player)
+	return 0
 }
 
 func TestALongWalkLetsWaitersTakeTheLockFirst(t *testing.T) {

@@ -84,12 +84,5 @@ func (m *Manager) beginShutdown() {
 
 // active counts the handles tracked now.
 func (m *Manager) active() int {
-	n := 0
-	for i := range m.shards {
-		s := m.shards[i]
-		s.lock()
-		n += s.activeLocked()
-		s.mu.Unlock()
-	}
-	return n
+	return m.Stats().Active
 }

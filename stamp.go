@@ -6,15 +6,17 @@ import (
 )
 
 // A handle's stamp is its place in the order handles were tracked in, which
-// cleanup follows backwards: larger is newer. Stamps are strictly increasing
-// within a shard, and at least 1.
+// cleanup follows backwards: larger is newer. Stamps are at least 1, and
+// strictly increasing along every pool's list: within a player pool, and
+// among the handles a shard tracks under its lock (the only ones in service
+// and tag pools).
 //
 // Where the monotonic clock is fine-grained, a stamp is the time Track
-// read, in nanoseconds since Manager.start, or one more than the shard's
-// previous stamp if that is later (when two Tracks race for the shard's
-// lock). Either way a stamp is no later than the time its Track released
-// the lock, so a Track that begins after another has returned reads the
-// clock later, and gets a larger stamp, whatever shards the two use. That
+// read, in nanoseconds since Manager.start, or one more than the newest
+// stamp its pools hold if that is later (when two Tracks race for a lock).
+// Either way a stamp is no later than the time its Track released its
+// lock, so a Track that begins after another has returned reads the clock
+// later, and gets a larger stamp, whatever shards the two use. That
 // needs no cache line shared by all shards, so Tracks on different
 // processors do not slow each other down. Where the clock can return the
 // same time twice in a row (it is coarse, as on Windows, or stands still,
@@ -50,15 +52,25 @@ type stampCounter struct {
 	_    [56]byte
 }
 
-// stampLocked returns the stamp of a handle s is tracking, whose Track read
-// the clock at now (an offset from Manager.start).
-func (m *Manager) stampLocked(s *shard, now int64) uint64 {
+// stampLocked returns the stamp of a handle s is tracking under its lock
+// into player pool p (nil for none or a new one; else locked), whose Track
+// read the clock at now (an offset from Manager.start).
+func (m *Manager) stampLocked(s *shard, p *pool, now int64) uint64 {
 	if m.counter != nil {
 		return m.counter.last.Add(1)
 	}
-	stamp := max(uint64(now), s.last+1)
+	stamp := max(uint64(now), s.last+1, p.newestStamp()+1)
 	s.last = stamp
 	return stamp
+}
+
+// newestStamp returns the newest stamp player pool p has held, 0 for a nil
+// p. The caller holds p's lock.
+func (p *pool) newestStamp() uint64 {
+	if p == nil {
+		return 0
+	}
+	return p.newest
 }
 
 // stampBound returns a stamp that no handle tracked before the call
@@ -71,10 +83,11 @@ func (m *Manager) stampBound() uint64 {
 	return uint64(m.now())
 }
 
-// lastStampLocked returns a stamp that no handle of s exceeds.
+// lastStampLocked returns a stamp that no handle of s exceeds. The fast
+// path's stamps do not move s.last, but none is later than the clock.
 func (m *Manager) lastStampLocked(s *shard) uint64 {
 	if m.counter != nil {
 		return m.counter.last.Load()
 	}
-	return s.last
+	return max(s.last, uint64(m.now()))
 }

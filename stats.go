@@ -37,6 +37,13 @@ const (
 	registrationBytes = int(unsafe.Sizeof(registration{})) + 96
 )
 
+// activeOf returns the handles tracked now by the lifetime counters of st:
+// the invariant, solved for Active. While calls are in flight, the counters
+// may be read a call apart, so it never reports fewer than none.
+func activeOf(st *Stats) int {
+	return max(0, int(int64(st.Tracked-st.Disconnected-st.Untracked-st.Stale-st.Exited)))
+}
+
 // Stats returns a snapshot of the manager's counters. Its cost does not
 // grow with the number of handles: it sums a few counters per shard.
 func (m *Manager) Stats() Stats {
@@ -48,7 +55,6 @@ func (m *Manager) Stats() Stats {
 	for i := range m.shards {
 		s := m.shards[i]
 		s.lock()
-		st.Active += s.activeLocked()
 		st.PlayerPools += s.players.Len()
 		inPlayers += int(s.inPlayers)
 		st.Tracked += s.c.tracked
@@ -62,6 +68,14 @@ func (m *Manager) Stats() Stats {
 			(s.players.Len()+s.services.Len()+s.tags.Len())*poolBytes
 		s.mu.Unlock()
 	}
+	// The fast path counts in the tally; the handles it tracks and
+	// removes are all in player pools.
+	tracked, disconnected := m.tally.sum()
+	st.Tracked += tracked
+	st.Disconnected += disconnected
+	inPlayers += int(int64(tracked - disconnected))
+	st.Active = activeOf(&st)
+
 	m.reg.mu.Lock()
 	st.ServicePools = m.reg.pools[serviceKind]
 	st.TagPools = m.reg.pools[tagKind]

@@ -61,6 +61,9 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 		stale   int
 		errs    []error
 	)
+	// The walk reads every handle's Handle, which the fast path writes
+	// under a player pool's lock alone.
+	s.closeFast()
 	for from := uint32(0); ; from += chunk {
 		probes = probes[:0]
 		if len(expired) > 0 {
@@ -112,6 +115,7 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 		}
 		letWaitersIn(s)
 	}
+	s.openFast()
 	sortHeldNewestFirst(expired)
 	n, err := m.disconnectHeld(expired, nil)
 	return n + stale, errors.Join(append(errs, err)...)

@@ -35,21 +35,29 @@ func (c *checker) addf(format string, args ...any) {
 func (m *Manager) problems() []string {
 	for i := range m.shards {
 		m.shards[i].lock()
+		m.shards[i].closeFastLocked()
 	}
 	defer func() {
 		for i := range m.shards {
+			m.shards[i].openFast()
 			m.shards[i].mu.Unlock()
 		}
 	}()
 
-	var c checker
+	var (
+		c      checker
+		counts census
+	)
 	totals := make(map[Pool]int) // handles per service or tag pool, over the shards
 	parts := make(map[Pool]int)  // shards holding a part of each
 	keyed := 0
 	for i := range m.shards {
 		s := m.shards[i]
-		keyed += s.checkLocked(&c, m.lastStampLocked(s), totals, parts)
+		counts.addShardLocked(s)
+		keyed += s.checkLocked(&c, m.lastStampLocked(s), totals, parts, &counts)
 	}
+	counts.addTally(&m.tally)
+	counts.check(&c)
 	m.checkKeyCount(&c, keyed)
 
 	m.reg.mu.Lock()
@@ -92,8 +100,9 @@ func (m *Manager) checkKeyCount(c *checker, keyed int) {
 }
 
 // checkLocked checks one shard: its entries, its pool lists, its counters.
-// It returns how many of its handles have a Key.
-func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]int) (keyed int) {
+// It returns how many of its handles have a Key, and adds the live handles
+// it finds to counts. The fast path must be off.
+func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]int, counts *census) (keyed int) {
 	var live, inPlayers, links, extraBytes int
 	for slot := uint32(0); slot < s.slots.Bound(); slot++ {
 		e, gen, ok := s.slots.Live(slot)
@@ -113,29 +122,22 @@ func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]in
 			}
 		}
 	}
-	if live != s.activeLocked() {
-		c.addf("shard %d counts %d live slots, found %d", s.index, s.activeLocked(), live)
+	counts.live += live
+	counts.foundInPlayers += inPlayers
+	if n := s.liveLocked(); live != n {
+		c.addf("shard %d has %d slots in use but parked, found %d live", s.index, n, live)
 	}
-	if inPlayers != int(s.inPlayers) {
-		c.addf("shard %d counts %d handles in player pools, found %d", s.index, s.inPlayers, inPlayers)
-	}
-	parked := 0
 	for _, p := range s.players.All() {
 		if p.spare == 0 {
 			continue
 		}
-		parked++
 		if _, _, live := s.slots.Live(p.spare - 1); live {
 			c.addf("%s keeps slot %d parked, but a handle lives in it", p.key, p.spare-1)
 		}
 	}
-	if parked != int(s.parked) {
-		c.addf("shard %d counts %d parked slots, its player pools keep %d", s.index, s.parked, parked)
-	}
 	if extraBytes != s.extraBytes {
 		c.addf("shard %d counts %d bytes of extra parts, found %d", s.index, s.extraBytes, extraBytes)
 	}
-	s.checkCountersLocked(c, live)
 
 	walked := 0
 	for name, p := range s.players.All() {
@@ -164,12 +166,43 @@ func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]in
 	return keyed
 }
 
-// checkCountersLocked checks the shard's part of the Stats invariant, given
-// its live handles.
-func (s *shard) checkCountersLocked(c *checker, live int) {
-	if t := s.c; t.tracked != uint64(live)+t.disconnected+t.untracked+t.stale+t.exited {
-		c.addf("shard %d breaks the invariant: tracked %d != active %d + disconnected %d + untracked %d + stale %d + exited %d",
-			s.index, t.tracked, live, t.disconnected, t.untracked, t.stale, t.exited)
+// census holds what the manager's counters say, summed over the shards and
+// the tally, and what a walk found, for the checks of the Stats invariant
+// and of the count of handles in player pools. The fast path counts in the
+// tally, not in any shard, so these hold for the manager as a whole, not
+// shard by shard.
+type census struct {
+	c                    counters // the lifetime counters
+	inPlayers            int      // the count of handles in player pools
+	live, foundInPlayers int      // found: live handles, and those in a player pool
+}
+
+// addShardLocked adds the counters of s.
+func (k *census) addShardLocked(s *shard) {
+	k.c.tracked += s.c.tracked
+	k.c.disconnected += s.c.disconnected
+	k.c.untracked += s.c.untracked
+	k.c.stale += s.c.stale
+	k.c.exited += s.c.exited
+	k.inPlayers += int(s.inPlayers)
+}
+
+// addTally adds the fast path's counts.
+func (k *census) addTally(t *tally) {
+	tracked, disconnected := t.sum()
+	k.c.tracked += tracked
+	k.c.disconnected += disconnected
+	k.inPlayers += int(int64(tracked - disconnected))
+}
+
+// check compares the counters with what was found.
+func (k *census) check(c *checker) {
+	if t := k.c; t.tracked != uint64(k.live)+t.disconnected+t.untracked+t.stale+t.exited {
+		c.addf("the manager breaks the invariant: tracked %d != active %d + disconnected %d + untracked %d + stale %d + exited %d",
+			t.tracked, k.live, t.disconnected, t.untracked, t.stale, t.exited)
+	}
+	if k.inPlayers != k.foundInPlayers {
+		c.addf("the manager counts %d handles in player pools, found %d", k.inPlayers, k.foundInPlayers)
 	}
 }
 
@@ -233,10 +266,11 @@ func (s *shard) playerNeighboursLocked(slot uint32, e *entry) bool {
 	} else if pe, _, ok := s.slots.Live(e.prev - 1); !ok || pe.player.Load() != p || pe.next != slot+1 || pe.seq.Load() >= e.seq.Load() {
 		return false
 	}
-	if e.next == 0 {
+	next := p.nextOf(slot, e)
+	if next == 0 {
 		return p.last == slot+1
 	}
-	ne, _, ok := s.slots.Live(e.next - 1)
+	ne, _, ok := s.slots.Live(next - 1)
 	return ok && ne.player.Load() == p && ne.prev == slot+1 && ne.seq.Load() > e.seq.Load()
 }
 
@@ -277,13 +311,18 @@ func (s *shard) checkPlayerPoolLocked(c *checker, p *pool) int {
 				c.addf("%s is out of track order at slot %d", p.key, cur-1)
 			}
 			n, prev, lastSeq = n+1, cur, e.seq.Load()
-			cur = e.next
+			cur = p.nextOf(cur-1, e)
 			continue
 		}
 		return n
 	}
 	if prev != p.last {
 		c.addf("%s does not end at its last entry", p.key)
+	}
+	if p.last != 0 {
+		if e := s.slots.At(p.last - 1); e.next != p.lastNext || e.seq.Load() > p.newest {
+			c.addf("%s keeps %d/%d as its newest entry's next and stamp, which holds %d/%d", p.key, p.lastNext, p.newest, e.next, e.seq.Load())
+		}
 	}
 	if n != int(p.n) || n == 0 {
 		c.addf("%s counts %d handles, holds %d", p.key, p.n, n)

@@ -34,6 +34,10 @@ func TestValidateNamesEveryInconsistency(t *testing.T) {
 			s.players.remove(maphash.String(s.seed, "p"), s.partLocked(Player("p"), false))
 		}, "which its shard does not index"},
 		{"a handle count that is off", func(m *Manager, s *shard) { s.inPlayers = 7 }, "counts 7 handles in player pools"},
+		{"a newest entry's next that the pool does not know", func(m *Manager, s *shard) {
+			p := s.partLocked(Player("p"), false)
+			p.lastNext = 99
+		}, "keeps 99/"},
 	} {
 		t.Run(tc.name+" is reported", func(t *testing.T) {
 			m := New()

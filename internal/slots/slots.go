@@ -11,8 +11,10 @@
 // Free and Trim.
 //
 // A Table is not safe for concurrent use; its owner guards it with a lock.
-// The one exception is Peek, which finds a live value without the lock (see
-// there). For Peek's sake the table never writes a value, but for the Gen
+// The exceptions are Peek, which finds a live value without the lock (see
+// there), and the calls that touch one slot alone (At, Park, Unpark and
+// Publish), which a caller that has the slot to itself may make without
+// the lock (see Park). For Peek's sake the table never writes a value, but for the Gen
 // it begins with, once it has handed the slot out: Alloc and Unpark give
 // the value back as its last owner left it, and an owner that wants values
 // cleared clears them itself, in a way its lock-free readers can read
@@ -53,12 +55,28 @@ type Gen struct {
 // free, held ones included, so that a page is never released under a held
 // value. Generations are written atomically, for Peek; the owner, which
 // holds the lock, reads them at a plain load's cost.
+//
+// The values start 64 bytes into the page's memory, so that a value whose
+// size is a multiple of 64 fills whole cache lines and two values never
+// share one (the owner's users may write different values from different
+// processors). The allocator puts an 8-byte header in front of an object
+// this large that holds pointers, and starts the object on a 64-byte
+// boundary; the pad makes up the rest (TestValuesStartOnACacheLine).
 type page[T any] struct {
+	_     [lineBytes - mallocHeader]byte
 	vals  [PageSize]T
 	free  [PageSize]uint16 // stack of free offsets; the top is free[nfree-1]
 	nfree uint16
 	live  uint16
 }
+
+const (
+	// lineBytes is the size of a cache line.
+	lineBytes = 64
+	// mallocHeader is the size of the header the Go allocator puts in
+	// front of an object of a few kilobytes that holds pointers.
+	mallocHeader = 8
+)
 
 // Table is a generational slot table of T, which begins with a Gen. Make
 // one with New.
@@ -98,6 +116,14 @@ type directory[T any] struct {
 // page returns page pi, nil where it was released or never made. The owner
 // reads the pointers at a plain load's cost; they are atomic for Peek.
 func (t *Table[T]) page(pi uint32) *page[T] { return t.pages[pi].Load() }
+
+// slotPage returns the page of a slot that is allocated (live, parked or
+// just taken), reading the pointer through the directory, as Peek does, so
+// that it is safe without the owner's lock: the owner may be growing pages
+// meanwhile, and a page holding an allocated slot is never released.
+func (t *Table[T]) slotPage(slot uint32) *page[T] {
+	return t.dir.Load().pages[slot>>pageBits].Load()
+}
 
 // New returns an empty table whose slot numbers stay below limit
 // (0 means no limit below math.MaxUint32). It panics unless T is a struct
@@ -149,7 +175,7 @@ func (t *Table[T]) Alloc() (slot, gen uint32, v *T, ok bool) {
 // they returned. From the moment Publish stores that generation, Peek can
 // find the value, so the caller fills the value before Publish.
 func (t *Table[T]) Publish(slot uint32) {
-	g := t.page(slot >> pageBits).gen(slot & pageMask)
+	g := t.slotPage(slot).gen(slot & pageMask)
 	g.Store(g.Load() + 1)
 }
 
@@ -214,9 +240,9 @@ func (t *Table[T]) Live(slot uint32) (v *T, gen uint32, ok bool) {
 	return &p.vals[slot&pageMask], gen, true
 }
 
-// At returns the value of a slot the caller knows to be live.
+// At returns the value of a slot the caller knows to be allocated.
 func (t *Table[T]) At(slot uint32) *T {
-	return &t.page(slot >> pageBits).vals[slot&pageMask]
+	return &t.slotPage(slot).vals[slot&pageMask]
 }
 
 // Hold takes a live slot out of use without freeing it, and returns its
@@ -240,11 +266,18 @@ func (t *Table[T]) Hold(slot uint32) *T {
 // free list: its generation moves on, so that its old name finds nothing,
 // and nothing else in the table changes. (A caller that frees and
 // allocates again and again for one owner can so keep reusing the same
-// slot without touching the memory that the table's other users share.) Until Unpark or FreeParked, Len still counts the slot, and
-// Get and Live do not find it. Park reports false, and does nothing, when
-// the slot's generations are running out; free it instead.
+// slot without touching the memory that the table's other users share.)
+// Until Unpark or FreeParked, Len still counts the slot, and Get and Live
+// do not find it. Park reports false, and does nothing, when the slot's
+// generations are running out; free it instead.
+//
+// Park, Unpark, Publish and At touch nothing but their slot, and a page
+// holding a slot that is not free is never released, so they need not
+// hold the owner's lock, concurrently with the owner's other calls, as long
+// as nothing else uses that slot meanwhile: the owner may hand a parked
+// slot to a caller that serialises its uses by other means.
 func (t *Table[T]) Park(slot uint32) bool {
-	p := t.page(slot >> pageBits)
+	p := t.slotPage(slot)
 	off := slot & pageMask
 	g := p.gen(off).Load()
 	if g+1 == retiredGen {
@@ -258,7 +291,7 @@ func (t *Table[T]) Park(slot uint32) bool {
 // returns the generation Publish will give it and a pointer to its value,
 // as the caller left it.
 func (t *Table[T]) Unpark(slot uint32) (gen uint32, v *T) {
-	p := t.page(slot >> pageBits)
+	p := t.slotPage(slot)
 	off := slot & pageMask
 	return p.gen(off).Load() + 1, &p.vals[off]
 }
@@ -380,13 +413,27 @@ func (t *Table[T]) newPage() (uint32, bool) {
 		if base != 0 {
 			p.gen(uint32(i)).Store(base)
 		}
-		p.free[i] = uint16(PageSize - 1 - i) // pop the lowest offset first
+		p.free[i] = spread(PageSize - 1 - uint32(i)) // the top, popped first, is spread(0)
 	}
 	p.nfree = PageSize
 	t.pages[pi].Store(p) // after the generations: Peek may find p at once
 	t.npages++
 	t.nonfull[pi/64] |= 1 << (pi % 64)
 	return pi, true
+}
+
+// spread returns the offset in a fresh page of the i-th slot that Alloc
+// takes from it: the bits of i reversed, so offsets 0, 128, 64, 192, 32...
+// Slots taken one after the other thus lie far apart in the page, never in
+// neighbouring cache lines, as long as the page has room. Values allocated
+// one after the other are often used by different goroutines on different
+// processors (different players, in connmgr), and a processor that reads
+// or writes a line also fetches the lines after it, and the one beside it,
+// ahead of need: with the values side by side, each processor would keep
+// fetching lines the other is writing, and both would pay for it on
+// every write.
+func spread(i uint32) uint16 {
+	return bits.Reverse16(uint16(i)) >> (16 - pageBits)
 }
 
 func (t *Table[T]) releasePage(pi uint32) {

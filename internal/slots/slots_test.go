@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -370,4 +371,77 @@ func TestParkKeepsTheSlotForUnpark(t *testing.T) {
 	tb.Free(other)
 	assert.Zero(t, tb.Len())
 	assert.Zero(t, tb.Pages(), "freeing the parked slot of an otherwise empty table releases its pages")
+}
+
+// line is a value of one cache line that holds pointers, as connmgr's
+// entries do.
+type line struct {
+	slots.Gen
+	p *int
+	_ [64 - 16]byte
+}
+
+func TestValuesStartOnACacheLine(t *testing.T) {
+	tb := slots.New[line](0)
+	for range 3 * slots.PageSize {
+		_, _, v, ok := alloc(tb)
+		require.True(t, ok)
+		require.Zero(t, uintptr(unsafe.Pointer(v))%64,
+			"a value of 64 bytes fills one cache line, shared with no other value")
+	}
+}
+
+func TestAllocSpreadsSlotsOverThePage(t *testing.T) {
+	tb := slots.New[val](0)
+	got := allocN(t, tb, slots.PageSize)
+	assert.Equal(t, []uint32{0, 128, 64, 192, 32, 160, 96, 224}, got[:8],
+		"a fresh page hands out its slots in bit-reversed order")
+	for i := 1; i < 64; i++ {
+		d := int(got[i]) - int(got[i-1])
+		assert.GreaterOrEqual(t, max(d, -d), 4,
+			"slots taken one after the other are at least four lines apart while the page has room (%d, %d)", got[i-1], got[i])
+	}
+	seen := map[uint32]bool{}
+	for _, s := range got {
+		seen[s] = true
+	}
+	assert.Len(t, seen, slots.PageSize, "and every slot of the page, once")
+	slot, _, _, ok := tb.Alloc()
+	require.True(t, ok)
+	assert.Equal(t, uint32(slots.PageSize), slot, "then it moves on to the next page")
+}
+
+// TestOneSlotsCallsNeedNoLock parks, unparks and publishes slots of its own
+// while the owner allocates and frees others and grows new pages, with no
+// lock between them: the race detector checks that they touch nothing in
+// common.
+func TestOneSlotsCallsNeedNoLock(t *testing.T) {
+	tb := slots.New[val](0)
+	mine, gen, _, _ := alloc(tb)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var held []uint32
+		for i := range 20 * slots.PageSize {
+			slot, _, _, ok := alloc(tb)
+			require.True(t, ok)
+			held = append(held, slot)
+			if i%3 == 0 {
+				tb.Free(held[0])
+				held = held[1:]
+			}
+		}
+	}()
+	for range 10_000 {
+		require.True(t, tb.Park(mine))
+		var v *val
+		gen, v = tb.Unpark(mine)
+		v.n++
+		tb.Publish(mine)
+		assert.Same(t, v, tb.At(mine))
+	}
+	wg.Wait()
+	v, _ := tb.Peek(mine, gen)
+	assert.Equal(t, 10_000, v.n)
 }
