@@ -135,7 +135,9 @@ func (c *counters) version() uint64 {
 // disconnecting a handle under the lock writes in the shard, so that such a
 // call moves only that line between processors; the rest is read far more
 // often than written. (Track and Disconnect of a player's handle mostly
-// take the fast path, which writes nothing in the shard: see fastpath.go.) Each shard is allocated on its own and is 256 bytes long, a
+// take the fast path, which writes nothing in the shard: see fastpath.go.)
+// The slot table lives in the shard itself, one pointer fewer for Lookup
+// to follow. Each shard is allocated on its own and is 384 bytes long, a
 // size class whose objects start on a cache line and carry no allocation
 // header, so that no two shards share a line (TestShardLayout).
 type shard struct {
@@ -144,7 +146,7 @@ type shard struct {
 	inPlayers int32      // entries in a player pool, but those the fast path tracked and removed (Manager.tally)
 	last      uint64     // the newest stamp handed out under the lock, where the clock is fine (see stamp.go)
 
-	slots      *slots.Table[entry]
+	slots      slots.Table[entry]
 	players    playerIndex // keyed by the maphash of the name that chose this shard
 	services   shrinkmap.Map[string, *pool]
 	tags       shrinkmap.Map[string, *pool]
@@ -162,8 +164,8 @@ type shard struct {
 	_ [shardPad]byte
 }
 
-// shardPad rounds a shard up to 256 bytes.
-const shardPad = 64
+// shardPad rounds a shard up to 384 bytes.
+const shardPad = 80
 
 // detached is a handle that has left the manager, with what is needed to
 // disconnect it and to describe it in an error.

@@ -42,7 +42,7 @@ func TestShardLayout(t *testing.T) {
 	}
 	var s shard
 	assert.Equal(t, uintptr(64), unsafe.Offsetof(s.slots), "what a Track or Disconnect writes fills the first cache line")
-	assert.Equal(t, uintptr(256), unsafe.Sizeof(s), "a shard fills a size class of its own")
+	assert.Equal(t, uintptr(384), unsafe.Sizeof(s), "a shard fills a size class of its own")
 	m := New()
 	defer m.Close()
 	for i, s := range m.shards {

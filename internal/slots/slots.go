@@ -79,15 +79,20 @@ const (
 )
 
 // Table is a generational slot table of T, which begins with a Gen. Make
-// one with New.
+// one with New, or Init one in place.
 type Table[T any] struct {
-	pages   []atomic.Pointer[page[T]]    // nil where a page was released or never made; see page
-	dir     atomic.Pointer[directory[T]] // pages, as Peek reads it
-	base    []uint32                     // per page index: the generation a remade page starts at
-	nonfull []uint64                     // bit i: pages[i] exists and has a free slot
-	limit   uint32                       // slots never reach this index
-	live    int                          // slots allocated and not held or freed: live or parked
-	held    int                          // slots taken out of use by Hold, not yet released
+	// pages as Peek reads it, without the owner's lock: its first element
+	// and its length, read in that order and stored in the other (see
+	// growPages). Two loads side by side, rather than one through a
+	// pointer to a slice, keep a lookup's chain of dependent loads short.
+	dirLen  atomic.Uint32
+	dirAt   atomic.Pointer[atomic.Pointer[page[T]]]
+	pages   []atomic.Pointer[page[T]] // nil where a page was released or never made; see page
+	base    []uint32                  // per page index: the generation a remade page starts at
+	nonfull []uint64                  // bit i: pages[i] exists and has a free slot
+	limit   uint32                    // slots never reach this index
+	live    int                       // slots allocated and not held or freed: live or parked
+	held    int                       // slots taken out of use by Hold, not yet released
 	npages  int
 }
 
@@ -105,34 +110,44 @@ func beginsWithGen[T any]() bool {
 		t.Field(0).Type == reflect.TypeFor[Gen]() && t.Field(0).Offset == 0
 }
 
-// directory is Table.pages as Peek, which takes no lock, reads it: the
-// owner publishes a new directory whenever pages grows. Both share one
-// array of page pointers, which the owner stores atomically, so a page made
-// or released is stored once and Peek sees it in the current directory.
-type directory[T any] struct {
-	pages []atomic.Pointer[page[T]]
-}
-
 // page returns page pi, nil where it was released or never made. The owner
 // reads the pointers at a plain load's cost; they are atomic for Peek.
 func (t *Table[T]) page(pi uint32) *page[T] { return t.pages[pi].Load() }
+
+// directory returns Table.pages as Peek, which takes no lock, reads it:
+// the owner publishes it anew whenever pages grows (growPages). Both share
+// one array of page pointers, which the owner stores atomically, so a page
+// made or released is stored once and Peek sees it in the current
+// directory.
+func (t *Table[T]) directory() []atomic.Pointer[page[T]] {
+	n := t.dirLen.Load()
+	return unsafe.Slice(t.dirAt.Load(), n)
+}
 
 // slotPage returns the page of a slot that is allocated (live, parked or
 // just taken), reading the pointer through the directory, as Peek does, so
 // that it is safe without the owner's lock: the owner may be growing pages
 // meanwhile, and a page holding an allocated slot is never released.
 func (t *Table[T]) slotPage(slot uint32) *page[T] {
-	return t.dir.Load().pages[slot>>pageBits].Load()
+	return t.directory()[slot>>pageBits].Load()
 }
 
 // New returns an empty table whose slot numbers stay below limit
 // (0 means no limit below math.MaxUint32). It panics unless T is a struct
 // that begins with a Gen field.
 func New[T any](limit uint32) *Table[T] {
+	t := new(Table[T])
+	t.Init(limit)
+	return t
+}
+
+// Init makes t, a zero Table, ready for use as New would, so that a table
+// can live inside its owner's struct. It panics as New does.
+func (t *Table[T]) Init(limit uint32) {
 	if !beginsWithGen[T]() {
 		panic(fmt.Sprintf("slots: %v does not begin with a slots.Gen field", reflect.TypeFor[T]()))
 	}
-	return &Table[T]{limit: limit}
+	t.limit = limit
 }
 
 // Len reports the number of live slots, parked ones included (see Park).
@@ -191,12 +206,12 @@ func (t *Table[T]) Peek(slot, gen uint32) (v *T, now *atomic.Uint32) {
 	if gen&1 == 0 {
 		return nil, nil
 	}
-	d := t.dir.Load()
+	d := t.directory()
 	pi := slot >> pageBits
-	if d == nil || pi >= uint32(len(d.pages)) {
+	if pi >= uint32(len(d)) {
 		return nil, nil
 	}
-	p := d.pages[pi].Load()
+	p := d[pi].Load()
 	if p == nil {
 		return nil, nil
 	}
@@ -465,5 +480,9 @@ func (t *Table[T]) growPages() {
 		}
 		t.pages = grown
 	}
-	t.dir.Store(&directory[T]{pages: t.pages})
+	// The element first, then the length: a reader that sees the new
+	// length (it loads the length first) sees the new array too, and one
+	// that sees the old length reads a prefix of either array.
+	t.dirAt.Store(&t.pages[0])
+	t.dirLen.Store(uint32(len(t.pages)))
 }
