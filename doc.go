@@ -90,11 +90,13 @@
 //   - Whenever no call is in flight,
 //     Stats.Tracked == Active + Disconnected + Untracked + Stale + Exited.
 //   - Locks are taken in one order: a shard's lock (two shards in ascending
-//     order), then the registry of service and tag pools or one part of
-//     the key index, never both, and never the other way round. No lock is
-//     held while user code runs, and no walk (cleanups, Sweep, Handles,
-//     All, Health) holds a lock for more than a bounded chunk; only
-//     Validate holds them all. Lookup takes no lock at all.
+//     order), then a player pool's, then the registry of service and tag
+//     pools or one part of the key index, never both, and never the other
+//     way round. No lock is held while user code runs, and no walk
+//     (cleanups, Sweep, Handles, All, Health) holds a lock for more than a
+//     bounded chunk; only Validate holds them all. Lookup takes no lock at
+//     all, and a resident player's Track and Disconnect take only the
+//     player's own.
 //
 // # Performance
 //
@@ -103,9 +105,11 @@
 // hashing, pools are intrusive lists with O(1) removal, memory is given back
 // after churn, different players rarely share a lock, and [Manager.Stats]
 // sums counters instead of walking handles. A player's Track and Disconnect
-// reuse a slot of that player's own and write, of what other players share,
-// one cache line of their shard; track order comes from the clock, not a
-// manager-wide counter (see stamp.go). Long walks (CleanupAll, Sweep,
+// reuse a slot of that player's own and, when that is all they need, take
+// only the lock of the player's pool, not the shard's, and count in a
+// stripe of their processor's: two processors serving different players
+// then write no cache line in common (see fastpath.go). Track order comes
+// from the clock, not a manager-wide counter (see stamp.go). Long walks (CleanupAll, Sweep,
 // Shutdown) take each lock for a bounded chunk at a time, let waiting
 // Tracks in between chunks, and copy no handle out: a cleanup keeps 24
 // bytes per handle. Lookup takes no lock: the fields it reads are written

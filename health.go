@@ -42,10 +42,13 @@ type NameCount struct {
 // exact when nothing is tracked or removed during the call; otherwise
 // they are a close approximation. Problems always include what each chunk
 // can check on its own (each handle against its pools, neighbours and key
-// index, and each shard's counters); the checks that compare totals across
-// chunks (pool sizes, the registry, the key index's size) are made only
-// when the walk saw one unchanging state, since under concurrent calls
-// they would report differences that are not errors.
+// index); the checks that compare totals across chunks (pool sizes, the
+// registry, the key index's size, the counters against the Stats
+// invariant) are made only when the walk saw one unchanging state, since
+// under concurrent calls they would report differences that are not
+// errors. While it walks a shard, every Track and Disconnect in that
+// shard takes the shard's lock, even a resident player's, which otherwise
+// takes only its pool's.
 //
 // Health costs O(handles) time and O(players + names) memory: it is for a
 // debug page or an alert, not for every tick.
