@@ -33,8 +33,8 @@ type Manager struct {
 	bits   uint     // log2(len(shards))
 	seed   maphash.Seed
 	start  time.Time // Created times are start plus a monotonic offset
-	// start's wall clock reading, for created
-	startSec, startNsec int64
+
+	startSec, startNsec int64         // start's wall clock reading, for created
 	counter             *stampCounter // where the clock is not fine-grained, the stamps (see stamp.go)
 	cfg                 config
 

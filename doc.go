@@ -89,14 +89,15 @@
 //     ID is reported as [ErrNotFound], never a panic.
 //   - Whenever no call is in flight,
 //     Stats.Tracked == Active + Disconnected + Untracked + Stale + Exited.
-//   - Locks are taken in one order: a shard's lock (two shards in ascending
-//     order), then a player pool's, then the registry of service and tag
-//     pools or one part of the key index, never both, and never the other
-//     way round. No lock is held while user code runs, and no walk
+//   - Locks are taken in one order: a shard's lock first (two shards in
+//     ascending order), and under it a player pool's lock and the registry
+//     of service and tag pools or one part of the key index, never the
+//     registry and the key index both. A resident player's Track and
+//     Disconnect take only the player pool's lock, and no other while they
+//     hold it. No lock is held while user code runs, and no walk
 //     (cleanups, Sweep, Handles, All, Health) holds a lock for more than a
 //     bounded chunk; only Validate holds them all. Lookup takes no lock at
-//     all, and a resident player's Track and Disconnect take only the
-//     player's own.
+//     all.
 //
 // # Performance
 //

@@ -25,8 +25,8 @@ package connmgr
 // Everything else that changes a player pool holds the pool's lock too,
 // after the shard's; and a walk over many players' handles first turns the
 // fast path off in the shard (closeFastLocked). Where the clock is not
-// fine-grained, stamps come from one counter anyway, and the fast path is
-// off for good.
+// fine-grained, stamps come from one counter anyway, and Track's fast path
+// is off for good (Disconnect's stamps nothing).
 
 // trackFast tracks h, with meta (a player and a name only), in player's
 // pool in s, if it can; ok is false when it did nothing, and Track must

@@ -14,11 +14,11 @@
 // The exceptions are Peek, which finds a live value without the lock (see
 // there), and the calls that touch one slot alone (At, Park, Unpark and
 // Publish), which a caller that has the slot to itself may make without
-// the lock (see Park). For Peek's sake the table never writes a value, but for the Gen
-// it begins with, once it has handed the slot out: Alloc and Unpark give
-// the value back as its last owner left it, and an owner that wants values
-// cleared clears them itself, in a way its lock-free readers can read
-// concurrently.
+// the lock (see Park). For Peek's sake the table never writes a value, but
+// for the Gen it begins with, once it has handed the slot out: Alloc and
+// Unpark give the value back as its last owner left it, and an owner that
+// wants values cleared clears them itself, in a way its lock-free readers
+// can read concurrently.
 package slots
 
 import (
