@@ -221,8 +221,9 @@ func TestStatsCountTheFastPath(t *testing.T) {
 	assert.Empty(t, h.Problems)
 
 	// A handle the fast path tracked, removed under the shard's lock.
-	_, ok := m.Untrack(id)
+	back, ok := m.Untrack(id)
 	require.True(t, ok)
+	require.NoError(t, back.Disconnect(), "the handed-back handle is ours to disconnect")
 	st = m.Stats()
 	assert.Equal(t, uint64(1), st.Untracked)
 	assert.Equal(t, 2, st.Active)
