@@ -3,6 +3,7 @@ package connmgr_test
 import (
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -369,4 +370,73 @@ func readCorpusFile(t *testing.T, path string) []byte {
 	s, err := strconv.Unquote(strings.TrimSuffix(lit, ")"))
 	require.NoError(t, err, "seed file %s should hold a quoted string", path)
 	return []byte(s)
+}
+
+// TestModelOnTheRealClock runs the seed corpus, and a few hundred runs of
+// operations drawn from a fixed seed, against the model outside a synctest
+// bubble. Inside one, time stands still, so the manager stamps its handles
+// from a counter and gives each an extra part for its creation time; then
+// no Track or Disconnect takes the fast path of a resident player (see
+// fastpath.go). On the real clock they do, and the model checks them as it
+// checks everything else. The drawn runs are mostly Tracks of plain player
+// handles and Disconnects, among the other operations, so that the fast
+// path is taken often. Time is not the model's to move here: TTLs are
+// dropped from the seeds and Advance does nothing.
+func TestModelOnTheRealClock(t *testing.T) {
+	type input struct {
+		cfg fuzzConfig
+		ops []fuzzOp
+	}
+	inputs := make(map[string]input)
+	for name, data := range seedCorpus {
+		cfg, ops := decodeOps(data)
+		for i := range ops {
+			ops[i].meta.TTL = min(ops[i].meta.TTL, 0) // a negative TTL is still refused
+		}
+		inputs[name] = input{cfg, ops}
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	for i := range 300 {
+		cfg := fuzzConfig{maxPerPlayer: fuzzLimits[rng.IntN(4)], presence: rng.IntN(4) == 0}
+		inputs[fmt.Sprint("drawn-", i)] = input{cfg, residentOps(rng)}
+	}
+	for name, in := range inputs {
+		r := newModelRun(t, in.cfg)
+		r.realClock = true
+		r.run(in.ops)
+		if t.Failed() {
+			t.Fatalf("run %s failed", name)
+		}
+	}
+}
+
+// residentOps draws a run of operations for TestModelOnTheRealClock: two in
+// five Track a plain handle of one of three players, three in ten
+// Disconnect a handle, and the rest is any other operation.
+func residentOps(rng *rand.Rand) []fuzzOp {
+	ops := make([]fuzzOp, 50+rng.IntN(150))
+	for i := range ops {
+		op := &ops[i]
+		switch k := rng.IntN(20); {
+		case k < 8:
+			op.code = opTrack
+			op.meta.Player = fuzzPlayers[1+rng.IntN(3)]
+			op.live, op.reenter = rng.IntN(4) == 0, rng.IntN(8) == 0
+			if rng.IntN(4) == 0 {
+				op.fault = fault(rng.IntN(5))
+			}
+		case k < 14:
+			op.code, op.pick = opDisconnect, byte(rng.IntN(256))
+		default:
+			code := opcode(rng.IntN(int(numOpcodes)))
+			b := []byte{0, byte(code)}
+			for range 8 {
+				b = append(b, byte(rng.Uint32()))
+			}
+			_, decoded := decodeOps(b)
+			*op = decoded[0]
+			op.meta.TTL = min(op.meta.TTL, 0)
+		}
+	}
+	return ops
 }

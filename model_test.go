@@ -33,6 +33,22 @@ type modelRun struct {
 	asked   map[string]int  // presence calls during the current op, by player
 	want    connmgr.Stats   // expected lifetime counters; the rest is derived from hs
 	wantLog []*modelHandle  // the Disconnect calls the model expects during the current op
+
+	// realClock: the run is outside a synctest bubble, on the real clock
+	// (see TestModelOnTheRealClock); its operations have no TTLs to expire
+	// and Advance does nothing.
+	realClock bool
+}
+
+// sameCreated reports whether got is the Created time the manager should
+// report for x: the model's, on the fake clock; on the real clock, a time
+// between the start and the end of x's Track.
+func (r *modelRun) sameCreated(x *modelHandle, got time.Time) bool {
+	if !r.realClock {
+		return got.Equal(x.created)
+	}
+	const slack = time.Millisecond // the manager's wall clock is its start's plus a monotonic offset
+	return !got.Before(x.trackedFrom.Add(-slack)) && !got.After(x.created.Add(slack))
 }
 
 func newModelRun(t *testing.T, cfg fuzzConfig) *modelRun {
@@ -65,11 +81,14 @@ type modelHandle struct {
 	problems []string     // what went wrong when its Disconnect called back in
 
 	// What the model expects.
-	req       connmgr.Meta // what Track got
-	seq       uint64       // track order; 0 when never tracked
-	created   time.Time
-	live      bool
-	wantCalls int
+	req     connmgr.Meta // what Track got
+	seq     uint64       // track order; 0 when never tracked
+	created time.Time
+	// when the Track that returned at created began: on the real clock,
+	// the handle's Created lies between the two (see sameCreated)
+	trackedFrom time.Time
+	live        bool
+	wantCalls   int
 }
 
 func (x *modelHandle) Disconnect() error {
@@ -105,6 +124,7 @@ func (x *modelHandle) callBack() {
 	c := x.run.newHandle(x.name+".child", noFault, false, false)
 	c.req = connmgr.Meta{Name: c.name, Player: x.req.Player, Service: x.req.Service, Tags: x.req.Tags}
 	x.child = c
+	c.trackedFrom = time.Now()
 	c.id, c.trackErr = m.Track(c.req, c.h)
 }
 
@@ -226,7 +246,9 @@ func (r *modelRun) step(op fuzzOp) {
 	case opSetOnline:
 		r.offline[op.name] = !r.offline[op.name]
 	case opAdvance:
-		time.Sleep(op.dt)
+		if !r.realClock {
+			time.Sleep(op.dt)
+		}
 	case opSetConnected:
 		if _, x := r.pick(op.pick); x != nil {
 			x.dead = !x.dead
@@ -249,6 +271,7 @@ func (r *modelRun) step(op fuzzOp) {
 func (r *modelRun) track(op fuzzOp) {
 	x := r.newHandle(fmt.Sprintf("h%d", len(r.hs)), op.fault, op.live, op.reenter)
 	m := r.m
+	x.trackedFrom = time.Now()
 	switch op.via {
 	case viaTrack:
 		x.req = op.meta
