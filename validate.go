@@ -30,8 +30,9 @@ func (c *checker) addf(format string, args ...any) {
 }
 
 // problems lists every inconsistency, holding every shard lock (in
-// ascending order) and then the registry lock or a key index part's lock
-// (the same order as Track) so that the picture is whole.
+// ascending order), with the fast path off in every shard, and then the
+// registry lock or a key index part's lock (the same order as Track) so
+// that the picture is whole.
 func (m *Manager) problems() []string {
 	for i := range m.shards {
 		m.shards[i].lock()
