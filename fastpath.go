@@ -50,8 +50,11 @@ func (m *Manager) trackFast(s *shard, hash uint64, meta *Meta, h Handle, created
 	e.set(h, meta.Name, nil, max(uint64(created), p.newestStamp()+1))
 	p.pushSlot(s, slot, e) // the parked entry is still p's (entry.park)
 	s.slots.Publish(slot)
-	p.mu.Unlock()
+	// Counted before the pool's lock is let go: a walk that finds the
+	// handle has taken that lock since (closeFastLocked), and so sees the
+	// count too, and Health and Validate compare the two.
 	m.tally.countTracked()
+	p.mu.Unlock()
 	return s.id(slot, gen), true
 }
 
@@ -79,7 +82,7 @@ func (m *Manager) disconnectFast(s *shard, slot, gen uint32) (d detached, ok boo
 	p.unlinkSlot(s, slot, e)
 	p.spare = slot + 1
 	e.park()
+	m.tally.countDisconnected() // under the lock, as in trackFast
 	p.mu.Unlock()
-	m.tally.countDisconnected()
 	return d, true
 }

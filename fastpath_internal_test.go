@@ -278,7 +278,7 @@ func TestTheFastPathAgainstEverythingElse(t *testing.T) {
 	}
 	walks := []func(i int){
 		func(int) { _, _ = m.Sweep() },
-		func(int) { _ = m.Health(3) },
+		func(int) { assert.Empty(t, m.Health(3).Problems, "Health reports no false problem under fast-path traffic") },
 		func(int) {
 			for range m.All() {
 			}
@@ -319,4 +319,44 @@ func TestTheFastPathAgainstEverythingElse(t *testing.T) {
 	assert.Equal(t, made.Load(), total)
 	tracked, _ := m.tally.sum()
 	assert.NotZero(t, tracked, "the fast path was taken")
+}
+
+// TestHealthUnderFastPathTrafficReportsNoFalseProblems runs Health while
+// another goroutine only tracks and disconnects on resident players' parked
+// slots. Those calls move no shard's counters, only the tally, so Health's
+// cross-checks must see the tally move too, or they would compare counts
+// taken on either side of such a call.
+func TestHealthUnderFastPathTrafficReportsNoFalseProblems(t *testing.T) {
+	m := New()
+	defer m.Close()
+	players := make([]string, 64)
+	for i := range players {
+		players[i] = fmt.Sprint("p", i)
+		residentPlayer(t, m, players[i])
+	}
+	before, _ := m.tally.sum()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id, err := m.Track(Meta{Name: "sub", Player: players[i%len(players)]}, nopHandle{})
+			if assert.NoError(t, err) {
+				assert.NoError(t, m.Disconnect(id))
+			}
+		}
+	}()
+	for range 200 {
+		require.Empty(t, m.Health(3).Problems)
+	}
+	close(stop)
+	<-done
+	after, _ := m.tally.sum()
+	assert.Greater(t, after, before, "the traffic took the fast path")
+	require.NoError(t, m.Validate())
 }
