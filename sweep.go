@@ -55,15 +55,20 @@ type probe struct {
 // does) and drops its stale ones, a chunk of slots per lock hold, then
 // disconnects the expired, newest first.
 func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
-	var (
-		expired []held
-		probes  []probe
-		stale   int
-		errs    []error
-	)
+	expired, stale, errs := sweepWalk(s, now)
+	sortHeldNewestFirst(expired)
+	n, err := m.disconnectHeld(expired, nil)
+	return n + stale, errors.Join(append(errs, err)...)
+}
+
+// sweepWalk is sweepShard's walk over s: it returns the expired handles,
+// held, how many stale ones it dropped, and the errors of their Connected.
+func sweepWalk(s *shard, now int64) (expired []held, stale int, errs []error) {
+	var probes []probe
 	// The walk reads every handle's Handle, which the fast path writes
 	// under a player pool's lock alone.
 	s.closeFast()
+	defer s.openFast()
 	for from := uint32(0); ; from += chunk {
 		probes = probes[:0]
 		if len(expired) > 0 {
@@ -115,10 +120,7 @@ func (m *Manager) sweepShard(s *shard, now int64) (int, error) {
 		}
 		letWaitersIn(s)
 	}
-	s.openFast()
-	sortHeldNewestFirst(expired)
-	n, err := m.disconnectHeld(expired, nil)
-	return n + stale, errors.Join(append(errs, err)...)
+	return expired, stale, errs
 }
 
 // connected asks l whether it is still connected. A panic counts as
