@@ -281,7 +281,7 @@ func (m *Manager) TrackTag(tag, name string, h Handle) (ID, error) {
 // manager.
 func (m *Manager) Lookup(id ID) (info Info, ok bool) {
 	s, slot, gen := m.locate(id)
-	e, now := s.slots.Peek(slot, gen)
+	e := s.slots.Peek(slot, gen)
 	if e == nil {
 		return
 	}
@@ -293,7 +293,7 @@ func (m *Manager) Lookup(id ID) (info Info, ok bool) {
 	// after the check.
 	nameAt, nameLen := e.nameAt.Load(), e.nameLen.Load()
 	player, x, seq := e.player.Load(), e.x.Load(), e.seq.Load()
-	if now.Load() != gen {
+	if e.gen.Load() != gen {
 		return
 	}
 	// Fill the named result in place and end with a bare return: building

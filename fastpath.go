@@ -62,7 +62,7 @@ func (m *Manager) trackFast(s *shard, hash uint64, meta *Meta, h Handle, created
 // returns it for Disconnect to disconnect; ok is false when it did
 // nothing, and Disconnect must take the slow path.
 func (m *Manager) disconnectFast(s *shard, slot, gen uint32) (d detached, ok bool) {
-	e, now := s.slots.Peek(slot, gen)
+	e := s.slots.Peek(slot, gen)
 	if e == nil {
 		return d, false
 	}
@@ -73,7 +73,7 @@ func (m *Manager) disconnectFast(s *shard, slot, gen uint32) (d detached, ok boo
 	p.mu.Lock()
 	// Under the pool's lock the handle is p's for as long as its slot
 	// holds generation gen: only p's lock holders remove p's handles.
-	if now.Load() != gen || e.player.Load() != p || e.x.Load() != nil ||
+	if e.gen.Load() != gen || e.player.Load() != p || e.x.Load() != nil ||
 		p.n < 2 || p.spare != 0 || s.fastOff.Load() != 0 || !s.slots.Park(slot) {
 		p.mu.Unlock()
 		return d, false

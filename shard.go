@@ -26,7 +26,7 @@ import (
 // The slot's generation comes first, in the entry's own cache line, so
 // that Lookup reads one line of the table, not two.
 type entry struct {
-	_          slots.Gen     // the slot's generation: the table's alone (see slots.Gen)
+	gen        slots.Gen     // the slot's generation: the table writes it (see slots.Gen)
 	nameLen    atomic.Uint32 // Meta.check refuses longer names
 	h          Handle
 	nameAt     atomic.Pointer[byte]  // the name's bytes; see name

@@ -3,6 +3,9 @@ package connmgr
 import (
 	"fmt"
 	"math"
+	"os"
+	"os/exec"
+	"regexp"
 	"testing"
 	"time"
 	"unsafe"
@@ -161,4 +164,26 @@ func TestAFreedSlotKeepsNothingReachable(t *testing.T) {
 	require.NoError(t, err)
 	assertCleared(ek, "after a cleanup")
 	assertCleared(e, "a parked slot, once its pool goes")
+}
+
+// TestTheSlotTablesOneSlotCallsAreInlined asks the compiler whether it
+// inlines the slot table's calls that Lookup and the fast path make: a
+// call costs a Lookup about a tenth of its time. The table is generic, and
+// the compiler counts a generic body as dearer to inline, so these calls
+// are written to stay within its budget; this test catches one that grows
+// past it.
+func TestTheSlotTablesOneSlotCallsAreInlined(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the package")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command:", err)
+	}
+	out, err := exec.Command(goTool, "build", "-o", os.DevNull, "-gcflags=-m", ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, method := range []string{"Peek", "Park", "Unpark", "Publish", "At"} {
+		inlined := regexp.MustCompile(`inlining call to slots\.\(\*Table\[[^]]*\]\)\.` + method + `\b`)
+		assert.True(t, inlined.Match(out), "the compiler does not inline slots.Table.%s", method)
+	}
 }

@@ -45,10 +45,15 @@ const (
 // with a Gen field (New panics otherwise), and the table keeps the slot's
 // generation there, in the value's own memory: a lookup then reads one
 // cache line, not a line of generations and a line of values. Only the
-// table touches it.
+// table writes it; a Peek reader reads it (Load).
 type Gen struct {
 	n atomic.Uint32
 }
+
+// Load returns the generation the slot holding the value has now. A reader
+// that found the value with Peek reads it again once it has read what it
+// needs of the value (see Peek).
+func (g *Gen) Load() uint32 { return g.n.Load() }
 
 // page holds PageSize slots. A slot is live when its generation is odd:
 // Publish and Free (or Hold, or Park) each add one. live counts the slots not
@@ -63,7 +68,7 @@ type Gen struct {
 // this large that holds pointers, and starts the object on a 64-byte
 // boundary; the pad makes up the rest (TestValuesStartOnACacheLine).
 type page[T any] struct {
-	_     [lineBytes - mallocHeader]byte
+	_     [valsOffset]byte
 	vals  [PageSize]T
 	free  [PageSize]uint16 // stack of free offsets; the top is free[nfree-1]
 	nfree uint16
@@ -76,17 +81,17 @@ const (
 	// mallocHeader is the size of the header the Go allocator puts in
 	// front of an object of a few kilobytes that holds pointers.
 	mallocHeader = 8
+	// valsOffset is where a page's values begin (see peek).
+	valsOffset = lineBytes - mallocHeader
+	// pointerSize is the size of a pointer, and so of an element of the
+	// page directory.
+	pointerSize = unsafe.Sizeof(uintptr(0))
 )
 
 // Table is a generational slot table of T, which begins with a Gen. Make
 // one with New, or Init one in place.
 type Table[T any] struct {
-	// pages as Peek reads it, without the owner's lock: its first element
-	// and its length, read in that order and stored in the other (see
-	// growPages). Two loads side by side, rather than one through a
-	// pointer to a slice, keep a lookup's chain of dependent loads short.
-	dirLen  atomic.Uint32
-	dirAt   atomic.Pointer[atomic.Pointer[page[T]]]
+	dir     directory                 // pages, as Peek reads it
 	pages   []atomic.Pointer[page[T]] // nil where a page was released or never made; see page
 	base    []uint32                  // per page index: the generation a remade page starts at
 	nonfull []uint64                  // bit i: pages[i] exists and has a free slot
@@ -114,22 +119,65 @@ func beginsWithGen[T any]() bool {
 // reads the pointers at a plain load's cost; they are atomic for Peek.
 func (t *Table[T]) page(pi uint32) *page[T] { return t.pages[pi].Load() }
 
-// directory returns Table.pages as Peek, which takes no lock, reads it:
-// the owner publishes it anew whenever pages grows (growPages). Both share
-// one array of page pointers, which the owner stores atomically, so a page
-// made or released is stored once and Peek sees it in the current
-// directory.
-func (t *Table[T]) directory() []atomic.Pointer[page[T]] {
-	n := t.dirLen.Load()
-	return unsafe.Slice(t.dirAt.Load(), n)
+// directory is Table.pages as Peek, which takes no lock, reads it: its
+// length and its first element, read in that order and stored in the other
+// (see growPages). Two words side by side, rather than a pointer to a
+// slice, keep a lookup's chain of dependent loads short. Both share one
+// array of page pointers, which the owner stores atomically, so a page made
+// or released is stored once and Peek sees it in the current directory.
+//
+// A directory holds no type parameter, so that the lock-free reads through
+// it are inlined into their callers: the compiler counts a generic body as
+// dearer to inline, and a call would be a fair part of a lookup's time.
+type directory struct {
+	n  atomic.Uint32
+	at unsafe.Pointer // &Table.pages[0], read and written atomically
 }
 
-// slotPage returns the page of a slot that is allocated (live, parked or
-// just taken), reading the pointer through the directory, as Peek does, so
-// that it is safe without the owner's lock: the owner may be growing pages
+// page returns the address of page pi, nil where it was released or
+// never made, or pi is out of range.
+func (d *directory) page(pi uint32) unsafe.Pointer {
+	if pi >= d.n.Load() {
+		return nil
+	}
+	return atomic.LoadPointer((*unsafe.Pointer)(unsafe.Add(atomic.LoadPointer(&d.at), uintptr(pi)*pointerSize)))
+}
+
+// peek is Peek, for values of size bytes, returning the value's address.
+func (d *directory) peek(slot, gen uint32, size uintptr) unsafe.Pointer {
+	p := d.page(slot >> pageBits)
+	if p == nil || gen&1 == 0 {
+		return nil // no such page, or gen is even: no live value has it
+	}
+	v := unsafe.Add(p, valsOffset+uintptr(slot&pageMask)*size)
+	if (*atomic.Uint32)(v).Load() != gen {
+		return nil
+	}
+	return v
+}
+
+// value returns the address of the value of slot, of size bytes, which
+// is allocated (live, parked or just taken). Its page index needs no check
+// against the length: the directory held the page when the slot was
+// allocated, and every directory published since holds it at the same
+// index.
+func (d *directory) value(slot uint32, size uintptr) unsafe.Pointer {
+	p := atomic.LoadPointer((*unsafe.Pointer)(unsafe.Add(atomic.LoadPointer(&d.at), uintptr(slot>>pageBits)*pointerSize)))
+	return unsafe.Add(p, valsOffset+uintptr(slot&pageMask)*size)
+}
+
+// at returns the value of a slot that is allocated (live, parked or just
+// taken), reading its page through the directory, as Peek does, so that it
+// is safe without the owner's lock: the owner may be growing pages
 // meanwhile, and a page holding an allocated slot is never released.
-func (t *Table[T]) slotPage(slot uint32) *page[T] {
-	return t.directory()[slot>>pageBits].Load()
+func (t *Table[T]) at(slot uint32) (v *T) {
+	return (*T)(t.dir.value(slot, unsafe.Sizeof(*v)))
+}
+
+// genAt returns the generation of a slot that is allocated, as at does.
+func (t *Table[T]) genAt(slot uint32) *atomic.Uint32 {
+	var v *T
+	return (*atomic.Uint32)(t.dir.value(slot, unsafe.Sizeof(*v)))
 }
 
 // New returns an empty table whose slot numbers stay below limit
@@ -190,36 +238,20 @@ func (t *Table[T]) Alloc() (slot, gen uint32, v *T, ok bool) {
 // they returned. From the moment Publish stores that generation, Peek can
 // find the value, so the caller fills the value before Publish.
 func (t *Table[T]) Publish(slot uint32) {
-	g := t.slotPage(slot).gen(slot & pageMask)
+	g := t.genAt(slot)
 	g.Store(g.Load() + 1)
 }
 
 // Peek returns the value of slot if it is live with generation gen, as Get
 // does, but it may be called without the owner's lock, concurrently with
-// any other method. It also returns the slot's generation, to be read again
-// once the caller has read what it needs of the value: only if it still
-// equals gen was the value live, and unchanged, all along. For that to
+// any other method. The caller reads the value's Gen again (Gen.Load)
+// once it has read what it needs of the value: only if it still equals
+// gen was the value live, and unchanged, all along. For that to
 // hold, and for the race detector, the owner must write every field that a
 // Peek reader reads atomically, fill the value before Publish, and clear or
 // change it only after Free, Hold or Park has moved the generation on.
-func (t *Table[T]) Peek(slot, gen uint32) (v *T, now *atomic.Uint32) {
-	if gen&1 == 0 {
-		return nil, nil
-	}
-	d := t.directory()
-	pi := slot >> pageBits
-	if pi >= uint32(len(d)) {
-		return nil, nil
-	}
-	p := d[pi].Load()
-	if p == nil {
-		return nil, nil
-	}
-	now = p.gen(slot & pageMask)
-	if now.Load() != gen {
-		return nil, nil
-	}
-	return &p.vals[slot&pageMask], now
+func (t *Table[T]) Peek(slot, gen uint32) (v *T) {
+	return (*T)(t.dir.peek(slot, gen, unsafe.Sizeof(*v)))
 }
 
 // Get returns the value of slot if it is live with generation gen, else nil.
@@ -257,7 +289,7 @@ func (t *Table[T]) Live(slot uint32) (v *T, gen uint32, ok bool) {
 
 // At returns the value of a slot the caller knows to be allocated.
 func (t *Table[T]) At(slot uint32) *T {
-	return &t.slotPage(slot).vals[slot&pageMask]
+	return t.at(slot)
 }
 
 // Hold takes a live slot out of use without freeing it, and returns its
@@ -292,13 +324,17 @@ func (t *Table[T]) Hold(slot uint32) *T {
 // as nothing else uses that slot meanwhile: the owner may hand a parked
 // slot to a caller that serialises its uses by other means.
 func (t *Table[T]) Park(slot uint32) bool {
-	p := t.slotPage(slot)
-	off := slot & pageMask
-	g := p.gen(off).Load()
-	if g+1 == retiredGen {
+	return park(t.genAt(slot))
+}
+
+// park is Park for the slot whose generation is g, apart so that Park,
+// generic, stays cheap enough to inline.
+func park(g *atomic.Uint32) bool {
+	n := g.Load() + 1
+	if n == retiredGen {
 		return false
 	}
-	p.gen(off).Store(g + 1)
+	g.Store(n)
 	return true
 }
 
@@ -306,9 +342,8 @@ func (t *Table[T]) Park(slot uint32) bool {
 // returns the generation Publish will give it and a pointer to its value,
 // as the caller left it.
 func (t *Table[T]) Unpark(slot uint32) (gen uint32, v *T) {
-	p := t.slotPage(slot)
-	off := slot & pageMask
-	return p.gen(off).Load() + 1, &p.vals[off]
+	v = t.at(slot)
+	return (*atomic.Uint32)(unsafe.Pointer(v)).Load() + 1, v
 }
 
 // FreeParked makes a parked slot free.
@@ -483,6 +518,6 @@ func (t *Table[T]) growPages() {
 	// The element first, then the length: a reader that sees the new
 	// length (it loads the length first) sees the new array too, and one
 	// that sees the old length reads a prefix of either array.
-	t.dirAt.Store(&t.pages[0])
-	t.dirLen.Store(uint32(len(t.pages)))
+	atomic.StorePointer(&t.dir.at, unsafe.Pointer(&t.pages[0]))
+	t.dir.n.Store(uint32(len(t.pages)))
 }

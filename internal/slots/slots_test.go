@@ -69,28 +69,28 @@ func TestASlotIsFoundOnlyOncePublished(t *testing.T) {
 	assert.Nil(t, tb.Get(slot, gen), "Get does not find it before Publish")
 	_, _, live := tb.Live(slot)
 	assert.False(t, live, "nor does Live")
-	got, _ := tb.Peek(slot, gen)
+	got := tb.Peek(slot, gen)
 	assert.Nil(t, got, "nor does Peek")
 	v.n = 5
 	tb.Publish(slot)
 	assert.Same(t, v, tb.Get(slot, gen), "once published, it is found under the generation Alloc gave")
-	got, now := tb.Peek(slot, gen)
+	got = tb.Peek(slot, gen)
 	assert.Same(t, v, got)
-	assert.Equal(t, gen, now.Load())
+	assert.Equal(t, gen, got.Load())
 }
 
 func TestPeekSeesTheGenerationMoveOn(t *testing.T) {
 	tb := slots.New[val](0)
 	slot, gen, _, _ := alloc(tb)
-	v, now := tb.Peek(slot, gen)
+	v := tb.Peek(slot, gen)
 	require.NotNil(t, v)
 	tb.Free(slot)
-	assert.NotEqual(t, gen, now.Load(), "a reader that peeked before Free learns the value went")
-	got, _ := tb.Peek(slot, gen)
+	assert.NotEqual(t, gen, v.Load(), "a reader that peeked before Free learns the value went")
+	got := tb.Peek(slot, gen)
 	assert.Nil(t, got, "and a later Peek does not find it")
-	got, _ = tb.Peek(slot, gen+1)
+	got = tb.Peek(slot, gen+1)
 	assert.Nil(t, got, "nor under the even generation it now has")
-	got, _ = tb.Peek(slot+slots.PageSize*4, gen)
+	got = tb.Peek(slot+slots.PageSize*4, gen)
 	assert.Nil(t, got, "Peek past the last page finds nothing")
 }
 
@@ -104,7 +104,7 @@ func TestPeekFollowsPagesAsTheyComeAndGo(t *testing.T) {
 		names = append(names, name{s, g})
 	}
 	for _, n := range names {
-		v, _ := tb.Peek(n.slot, n.gen)
+		v := tb.Peek(n.slot, n.gen)
 		require.NotNil(t, v, "slot %d", n.slot)
 		require.Equal(t, int(n.slot), v.n)
 	}
@@ -113,12 +113,12 @@ func TestPeekFollowsPagesAsTheyComeAndGo(t *testing.T) {
 		tb.Free(n.slot)
 	}
 	require.Equal(t, 4, tb.Pages(), "the emptied second page is released")
-	v, _ := tb.Peek(names[slots.PageSize].slot, names[slots.PageSize].gen)
+	v := tb.Peek(names[slots.PageSize].slot, names[slots.PageSize].gen)
 	assert.Nil(t, v, "Peek finds nothing on a released page")
 	alloc(tb) // fills the first page again
 	s, g, _, _ := alloc(tb)
 	assert.Equal(t, names[slots.PageSize].slot, s, "the released page is made again for the next Alloc")
-	v, _ = tb.Peek(s, g)
+	v = tb.Peek(s, g)
 	assert.NotNil(t, v, "and Peek finds the remade page")
 }
 
@@ -155,12 +155,12 @@ func TestPeekIsSafeAlongsideTheOwner(t *testing.T) {
 		defer close(done)
 		for n := range names {
 			for range 4 {
-				v, now := tb.Peek(n.slot, n.gen)
+				v := tb.Peek(n.slot, n.gen)
 				if v == nil {
 					continue
 				}
 				a, b := v.a.Load(), v.b.Load()
-				if now.Load() == n.gen && a != b {
+				if v.Load() == n.gen && a != b {
 					t.Errorf("slot %d: a confirmed read saw %d and %d", n.slot, a, b)
 				}
 			}
@@ -442,6 +442,6 @@ func TestOneSlotsCallsNeedNoLock(t *testing.T) {
 		assert.Same(t, v, tb.At(mine))
 	}
 	wg.Wait()
-	v, _ := tb.Peek(mine, gen)
+	v := tb.Peek(mine, gen)
 	assert.Equal(t, 10_000, v.n)
 }
