@@ -128,13 +128,14 @@ func (m *Manager) Track(meta Meta, h Handle) (ID, error) {
 	// and its result checks would cost every Track.
 	x := newExtra(&meta)
 	s, hash := m.home(&meta)
+	if x == nil && meta.Player != "" {
+		if id, ok := m.trackFast(s, hash, &meta, h); ok {
+			return id, nil
+		}
+	}
 	created := m.now()
 	if x != nil {
 		x.created = created
-	} else if meta.Player != "" {
-		if id, ok := m.trackFast(s, hash, &meta, h, created); ok {
-			return id, nil
-		}
 	}
 
 	s.lock()

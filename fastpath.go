@@ -30,9 +30,8 @@ package connmgr
 
 // trackFast tracks h, with meta (a player and a name only), in player's
 // pool in s, if it can; ok is false when it did nothing, and Track must
-// take the slow path. hash is the maphash of the player; created is when
-// Track read the clock.
-func (m *Manager) trackFast(s *shard, hash uint64, meta *Meta, h Handle, created int64) (id ID, ok bool) {
+// take the slow path. hash is the maphash of the player.
+func (m *Manager) trackFast(s *shard, hash uint64, meta *Meta, h Handle) (id ID, ok bool) {
 	p := s.players.peek(hash, meta.Player)
 	if p == nil {
 		return 0, false
@@ -44,6 +43,13 @@ func (m *Manager) trackFast(s *shard, hash uint64, meta *Meta, h Handle, created
 		p.mu.Unlock()
 		return 0, false
 	}
+	// The clock is read here, under the lock, rather than before it as the
+	// slow path does: BenchmarkTrackDisconnect measured the pair about
+	// 7 ns faster so (the clock read waits for the instructions before it
+	// to finish, and most likely has less to wait for here). A stamp read
+	// under the lock is no later than the lock's release, as stamp.go
+	// asks.
+	created := m.now()
 	slot := p.spare - 1
 	p.spare = 0
 	gen, e := s.slots.Unpark(slot)
