@@ -22,8 +22,10 @@ const maxTrackWait = time.Millisecond
 // involved (to another process, or to the garbage collector's worker); a
 // lock held too long, by contrast, shows in every attempt, because the
 // probe Tracks continuously and meets its shard's lock many times during
-// one walk.
-const latencyAttempts = 5
+// one walk. Each attempt is paired with a control that shares no lock; a
+// lock held too long shows as attempts over the bar where most controls
+// are under it.
+const latencyAttempts = 8
 
 // trackWaits runs walk while another goroutine Tracks and Disconnects a
 // handle in a loop, timing each call with time.Since, and returns the
@@ -84,8 +86,10 @@ func latencySize() int {
 // Each attempt is paired with a control: the same walk on another manager
 // while the probe Tracks into a manager of its own, so that the probe
 // meets the same load, garbage collection and scheduling but no shared
-// lock. If every attempt is over the bar and so is every control, the
-// machine is too busy to tell, and the test skips rather than fail. The
+// lock. The test passes as soon as an attempt meets the bar. If none
+// does, it fails when most controls met it (the waits came with the
+// shared lock), and skips when half or more of them missed it too: the
+// machine is then too busy to tell. The
 // hand-written tracker, which sweeps under its one lock, is measured too
 // and only logged. Under the race detector the sizes shrink and the bar is
 // not checked, since every access is slowed.
@@ -139,6 +143,7 @@ func TestTrackLatencyDuringWalks(t *testing.T) {
 			other := connmgr.New()
 			defer other.Close()
 			quietest := time.Duration(math.MaxInt64) // the best control
+			controlsOver := 0
 			for attempt := 1; attempt <= latencyAttempts; attempt++ {
 				longest, longestDisconnect, tracks, took := walkWith(t, w.walk, nil)
 				t.Logf("attempt %d: %s of %d handles took %v; longest of %d Tracks meanwhile: %v (longest Disconnect: %v)",
@@ -151,16 +156,19 @@ func TestTrackLatencyDuringWalks(t *testing.T) {
 				t.Logf("attempt %d: control (%s on another manager): longest of %d Tracks: %v (longest Disconnect: %v)",
 					attempt, w.name, tracks, control, controlDisconnect)
 				quietest = min(quietest, max(control, controlDisconnect))
+				if max(control, controlDisconnect) > maxTrackWait {
+					controlsOver++
+				}
 				if longest <= maxTrackWait {
 					return
 				}
 			}
-			if quietest > maxTrackWait {
-				t.Skipf("a Track waited over %v in every attempt, but so it did with no lock shared (best control %v): the machine is too busy to check the bar",
-					maxTrackWait, quietest)
+			if 2*controlsOver >= latencyAttempts {
+				t.Skipf("a Track waited over %v in every attempt, but so it did with no lock shared in %d of %d controls (best %v): the machine is too busy to check the bar",
+					maxTrackWait, controlsOver, latencyAttempts, quietest)
 			}
-			t.Fatalf("a Track waited over %v during %s in each of %d attempts, while with no lock shared it waited at most %v",
-				maxTrackWait, w.name, latencyAttempts, quietest)
+			t.Fatalf("a Track waited over %v during %s in each of %d attempts, while with no lock shared it did in %d (best %v)",
+				maxTrackWait, w.name, latencyAttempts, controlsOver, quietest)
 		})
 	}
 
