@@ -175,6 +175,8 @@ func (t *Table[T]) at(slot uint32) (v *T) {
 }
 
 // genAt returns the generation of a slot that is allocated, as at does.
+// It reads the directory itself rather than convert at's result: a generic
+// call inside a generic body would take Park past the inlining budget.
 func (t *Table[T]) genAt(slot uint32) *atomic.Uint32 {
 	var v *T
 	return (*atomic.Uint32)(t.dir.value(slot, unsafe.Sizeof(*v)))
