@@ -44,36 +44,58 @@ func activeOf(st *Stats) int {
 	return max(0, int(int64(st.Tracked-st.Disconnected-st.Untracked-st.Stale-st.Exited)))
 }
 
+// census holds what the manager's counters say, summed over the shards and
+// the tally, for Stats; and what a walk found, for Health's and
+// Validate's checks of the Stats invariant and of the count of handles in
+// player pools (census.check). The fast path counts in the tally, not in
+// any shard, so these hold for the manager as a whole, not shard by shard.
+type census struct {
+	c                    counters // the lifetime counters
+	inPlayers            int      // the count of handles in player pools
+	live, foundInPlayers int      // found: live handles, and those in a player pool
+}
+
+// addShardLocked adds the counters of s.
+func (k *census) addShardLocked(s *shard) {
+	k.c.tracked += s.c.tracked
+	k.c.disconnected += s.c.disconnected
+	k.c.untracked += s.c.untracked
+	k.c.stale += s.c.stale
+	k.c.exited += s.c.exited
+	k.inPlayers += int(s.inPlayers)
+}
+
+// addTally adds the fast path's counts. The handles it tracks and removes
+// are all in player pools.
+func (k *census) addTally(t *tally) {
+	tracked, disconnected := t.sum()
+	k.c.tracked += tracked
+	k.c.disconnected += disconnected
+	k.inPlayers += int(int64(tracked - disconnected))
+}
+
 // Stats returns a snapshot of the manager's counters. Its cost does not
 // grow with the number of handles: it sums a few counters per shard.
 func (m *Manager) Stats() Stats {
 	var (
-		st        Stats
-		inPlayers int
-		mem       = int(unsafe.Sizeof(*m)) + len(m.shards)*int(unsafe.Sizeof(shard{}))
+		st  Stats
+		k   census
+		mem = int(unsafe.Sizeof(*m)) + len(m.shards)*int(unsafe.Sizeof(shard{}))
 	)
 	for i := range m.shards {
 		s := m.shards[i]
 		s.lock()
+		k.addShardLocked(s)
 		st.PlayerPools += s.players.Len()
-		inPlayers += int(s.inPlayers)
-		st.Tracked += s.c.tracked
-		st.Disconnected += s.c.disconnected
-		st.Untracked += s.c.untracked
-		st.Stale += s.c.stale
 		st.Expired += s.swept.expired
 		st.Orphaned += s.swept.orphaned
-		st.Exited += s.c.exited
 		mem += s.slots.Pages()*int(s.slots.PageBytes()) + s.extraBytes +
 			(s.players.Len()+s.services.Len()+s.tags.Len())*poolBytes
 		s.mu.Unlock()
 	}
-	// The fast path counts in the tally; the handles it tracks and
-	// removes are all in player pools.
-	tracked, disconnected := m.tally.sum()
-	st.Tracked += tracked
-	st.Disconnected += disconnected
-	inPlayers += int(int64(tracked - disconnected))
+	k.addTally(&m.tally)
+	st.Tracked, st.Disconnected, st.Untracked = k.c.tracked, k.c.disconnected, k.c.untracked
+	st.Stale, st.Exited = k.c.stale, k.c.exited
 	st.Active = activeOf(&st)
 
 	m.reg.mu.Lock()
@@ -85,7 +107,7 @@ func (m *Manager) Stats() Stats {
 	mem += int(m.keys.n.Load())*keyBytes + len(m.keys.parts)*int(unsafe.Sizeof(keyPart{}))
 
 	if st.PlayerPools > 0 {
-		st.AvgPerPlayer = float64(inPlayers) / float64(st.PlayerPools)
+		st.AvgPerPlayer = float64(k.inPlayers) / float64(st.PlayerPools)
 	}
 	st.Rejected = m.rejected.Load()
 	st.Failed = m.failed.Load()

@@ -167,35 +167,6 @@ func (s *shard) checkLocked(c *checker, maxSeq uint64, totals, parts map[Pool]in
 	return keyed
 }
 
-// census holds what the manager's counters say, summed over the shards and
-// the tally, and what a walk found, for the checks of the Stats invariant
-// and of the count of handles in player pools. The fast path counts in the
-// tally, not in any shard, so these hold for the manager as a whole, not
-// shard by shard.
-type census struct {
-	c                    counters // the lifetime counters
-	inPlayers            int      // the count of handles in player pools
-	live, foundInPlayers int      // found: live handles, and those in a player pool
-}
-
-// addShardLocked adds the counters of s.
-func (k *census) addShardLocked(s *shard) {
-	k.c.tracked += s.c.tracked
-	k.c.disconnected += s.c.disconnected
-	k.c.untracked += s.c.untracked
-	k.c.stale += s.c.stale
-	k.c.exited += s.c.exited
-	k.inPlayers += int(s.inPlayers)
-}
-
-// addTally adds the fast path's counts.
-func (k *census) addTally(t *tally) {
-	tracked, disconnected := t.sum()
-	k.c.tracked += tracked
-	k.c.disconnected += disconnected
-	k.inPlayers += int(int64(tracked - disconnected))
-}
-
 // check compares the counters with what was found.
 func (k *census) check(c *checker) {
 	if t := k.c; t.tracked != uint64(k.live)+t.disconnected+t.untracked+t.stale+t.exited {
