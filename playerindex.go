@@ -144,9 +144,10 @@ func (x *playerIndex) remove(hash uint64, p *pool) {
 // resize rebuilds the table with size slots and publishes it whole.
 func (x *playerIndex) resize(size int) {
 	t := &indexTable{slots: make([]indexSlot, size)}
-	for i := range x.slots() {
-		if p := x.slots()[i].p.Load(); p != nil {
-			put(t.slots, x.slots()[i].hash.Load(), p)
+	old := x.slots()
+	for i := range old {
+		if p := old[i].p.Load(); p != nil {
+			put(t.slots, old[i].hash.Load(), p)
 		}
 	}
 	x.tab.Store(t)
